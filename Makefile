@@ -1,0 +1,47 @@
+# Two commands for people: `make lab` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Debian packages the test suite uses (installed only where apt-get and root are available).
+TEST_APT_PACKAGES := curl
+
+.PHONY: lab test sandbox benchmark clean check-python system-packages
+
+lab: $(VENV)/.lab-installed
+	$(BIN)/jupyter lab notebooks/
+
+test: $(VENV)/.test-installed system-packages
+	$(BIN)/python -m pytest
+
+sandbox: $(VENV)/.lab-installed
+	$(BIN)/python -m workshop_helpers.sandbox
+
+benchmark: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/sandbox_throughput.py
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || \
+	  { echo "Python 3.10 or newer is needed; run: make PYTHON=/path/to/python3.x ..."; exit 1; }
+
+$(VENV)/bin/python: | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.lab-installed: pyproject.toml $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.lab-installed
+
+system-packages:
+	@missing=""; for p in $(TEST_APT_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "Please install:$$missing (tests that need them will fail)"; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache

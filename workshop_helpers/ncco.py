@@ -1,0 +1,181 @@
+"""NCCO validation: the official `vonage_voice` models, plus the platform rules they miss.
+
+The sandbox uses this on every NCCO it receives, and the attendee's webhook server uses it
+on every NCCO a handler returns, so both agree on what a valid NCCO is. The pydantic
+models are the single source of truth for each action's fields, types and ranges; this
+module only adds what the real platform also enforces (one-element URL arrays, `input.mode`,
+a single `connect` endpoint, ...). Like the platform, it tolerates string-encoded scalars
+("5", "true") and ignores keys it does not know.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ValidationError
+from vonage_voice.models import ncco as models
+
+
+class Input(models.Input):
+    """The SDK's input action plus `mode`, which the platform documents and the SDK lacks."""
+
+    mode: Optional[Literal["synchronous", "asynchronous"]] = None
+
+
+#: Every action the Voice API knows, and the SDK model that describes it.
+ACTION_MODELS: dict[str, type[models.NccoAction]] = {
+    "record": models.Record,
+    "conversation": models.Conversation,
+    "connect": models.Connect,
+    "talk": models.Talk,
+    "stream": models.Stream,
+    "input": Input,
+    "notify": models.Notify,
+    "wait": models.Wait,
+    "transfer": models.Transfer,
+}
+
+#: Fields that hold URLs: the platform wants each as an array with exactly one URL.
+URL_ARRAY_FIELDS = ("eventUrl", "streamUrl", "musicOnHoldUrl")
+
+
+class NccoError(ValueError):
+    """An NCCO the platform would refuse. `problems` lists (where, what is wrong)."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        lines = [f"{where}: {reason}" if where else reason for where, reason in problems]
+        super().__init__("Invalid NCCO. " + "; ".join(lines))
+
+
+def parse_ncco(ncco: Any) -> list[models.NccoAction]:
+    """Validate an NCCO and return it as `vonage_voice` action models.
+
+    `ncco` may be a JSON string, a list of dicts, or a list of `vonage_voice` actions.
+    Raises NccoError naming each bad field (for example `ncco[1].dtmf.maxDigits`).
+    """
+    if isinstance(ncco, (str, bytes)):
+        try:
+            ncco = json.loads(ncco)
+        except ValueError as error:
+            raise NccoError([("", f"not valid JSON ({error})")]) from None
+    if not isinstance(ncco, list):
+        raise NccoError([("", f"an NCCO is a JSON array of actions, not {_kind(ncco)}")])
+    if not ncco:
+        raise NccoError([("", "an NCCO needs at least one action")])
+
+    actions, problems = [], []
+    for index, action in enumerate(ncco):
+        where = f"ncco[{index}]"
+        try:
+            actions.append(parse_action(action, where))
+        except NccoError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise NccoError(problems)
+    return actions
+
+
+def validate_ncco(ncco: Any) -> list[dict]:
+    """Validate an NCCO and return it as plain JSON-ready dicts (as sent on the wire)."""
+    return [ncco_dict(action) for action in parse_ncco(ncco)]
+
+
+def ncco_dict(action: models.NccoAction) -> dict:
+    """One action as the JSON the platform receives (camelCase keys, `from`, no Nones)."""
+    data = action.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return {"action": data.pop("action"), **data}
+
+
+def parse_action(action: Any, where: str = "ncco[0]") -> models.NccoAction:
+    """Validate one action (a dict or a model) against its SDK model and platform rules."""
+    if isinstance(action, BaseModel):
+        action = action.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if not isinstance(action, dict):
+        raise NccoError([(where, f"each action is a JSON object, not {_kind(action)}")])
+    name = action.get("action")
+    if name not in ACTION_MODELS:
+        known = ", ".join(ACTION_MODELS)
+        reason = "missing `action`" if name is None else f"unknown action {name!r}"
+        raise NccoError([(where, f"{reason}; the actions are: {known}")])
+
+    problems = _platform_rules(action, where)
+    data = dict(action)
+    if "from" in data:  # the SDK model calls it `from_` (a Python keyword otherwise)
+        data["from_"] = data.pop("from")
+    try:
+        model = ACTION_MODELS[name].model_validate(data)
+    except ValidationError as error:
+        flagged = {path for path, _ in problems}
+        problems += [p for p in pydantic_problems(error, where) if p[0] not in flagged]
+    except ValueError as error:  # the SDK's own model checks raise NccoActionError
+        problems.append((where, str(error)))
+    if problems:
+        raise NccoError(problems)
+    return model
+
+
+def _platform_rules(action: dict, where: str) -> list[tuple[str, str]]:
+    """The rules the real platform applies that the SDK models do not express."""
+    problems = []
+    for field in URL_ARRAY_FIELDS:
+        if field in action:
+            problems += _url_array_problems(action[field], f"{where}.{field}")
+    method = action.get("eventMethod")
+    if method is not None and str(method).upper() not in ("GET", "POST"):
+        problems.append((f"{where}.eventMethod", "must be GET or POST"))
+
+    name = action["action"]
+    if name == "input":
+        kinds = action.get("type")
+        if isinstance(kinds, list) and not kinds:
+            problems.append((f"{where}.type", 'needs "dtmf", "speech" or both'))
+        if action.get("mode") == "asynchronous" and (action.get("dtmf") or kinds != ["dtmf"]):
+            problems.append(
+                (f"{where}.mode", 'asynchronous input takes type ["dtmf"] and no dtmf settings')
+            )
+    if name == "connect" and isinstance(action.get("endpoint"), list):
+        if len(action["endpoint"]) != 1:
+            problems.append((f"{where}.endpoint", "must hold exactly one endpoint"))
+    return problems
+
+
+def _url_array_problems(value: Any, where: str) -> list[tuple[str, str]]:
+    hint = 'an array with one URL, like ["https://example.com/webhooks/event"]'
+    if not isinstance(value, list) or len(value) != 1:
+        return [(where, f"must be {hint}")]
+    url = value[0]
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return [(where, f"must be {hint}")]
+    return []
+
+
+def pydantic_problems(error: ValidationError, where: str = "") -> list[tuple[str, str]]:
+    """A pydantic error as (field path, reason) pairs, in the words of the JSON sent."""
+    problems = []
+    for item in error.errors():
+        path = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}"
+            for part in item["loc"]
+            if not _is_union_tag(part)
+        )
+        path = path.replace(".from_", ".from")
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(((where + path).lstrip("."), message))
+    return _dedupe(problems)
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Pydantic names union members in error paths (`PhoneEndpoint`); people do not."""
+    return isinstance(part, str) and part[:1].isupper()
+
+
+def _dedupe(items: list) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", str: "a string", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )

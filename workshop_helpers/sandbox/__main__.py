@@ -1,0 +1,49 @@
+"""Run the sandbox on its own: `python -m workshop_helpers.sandbox [--port 0]`.
+
+The first line printed is one JSON object with everything a client needs (host, keys,
+CA path, numbers), so a test harness in any language can start it and read that line.
+It serves until interrupted (Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from .service import Sandbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_helpers.sandbox",
+        description="A local Vonage Voice API platform with virtual phones.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8443, help="HTTPS port; 0 picks a free one (default 8443)")
+    parser.add_argument("--state-dir", help="where keys, CA and recordings live (default ~/.voice-workshop/sandbox)")
+    parser.add_argument("--speed", type=float, default=1.0, help="clock speed: 10 runs calls ten times faster")
+    parser.add_argument("--seed", type=int, help="make ids reproducible")
+    args = parser.parse_args(argv)
+
+    try:
+        sandbox = Sandbox(args.state_dir, args.host, args.port, args.speed, args.seed).start()
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(sandbox.info()), flush=True)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

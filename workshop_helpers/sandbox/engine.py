@@ -1,0 +1,475 @@
+"""The call engine: legs, their life from `started` to `completed`, and the platform loop.
+
+A *leg* is one party's connection to the platform (the Voice API's `uuid`). Each leg runs
+as one asyncio task on the platform's event loop thread, so a hangup, from the REST API,
+the phone or a timer, is simply a cancellation of that task. All call state lives on that
+one thread; other threads (the REST API, notebooks) hand work to it with `Platform.run`.
+
+The order of events follows the Voice API docs (see shared/reference):
+- outbound: started, ringing, answered, (NCCO runs), completed;
+  busy / unanswered / timeout / cancelled / failed, each followed by completed;
+  rejected, with no completed;
+- inbound: the answer webhook first, then started, ringing, answered, ..., completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from . import actions
+from .application import SandboxApplication
+from .clock import Clock, iso_millis
+from .ids import IdFactory
+from .phones import PhoneBook, VirtualPhone
+from .webhooks import NccoFetchError, Outbox, Webhook, WebhookClient
+
+log = logging.getLogger(__name__)
+
+#: Illustrative per-minute rate (EUR) so `price` fields have realistic values.
+RATE_PER_MINUTE = "0.00450000"
+NETWORK = "GB-VIRTUAL-SANDBOX"
+
+#: Failure outcomes: the event status and the extra fields it carries.
+OUTCOMES = {
+    "busy": ("busy", {"sip_code": 486}),
+    "unavailable": ("unanswered", {"detail": "unavailable", "sip_code": 480}),
+    "timeout": ("timeout", {}),
+    "reject": ("rejected", {"detail": "declined", "sip_code": 603}),
+    "fail": ("failed", {"detail": "number_out_of_service", "sip_code": 404}),
+    "cancelled": ("cancelled", {}),
+}
+
+
+class SandboxError(Exception):
+    """Something asked of the sandbox that cannot be done; the message says what to do."""
+
+
+@dataclass
+class CallSetup:
+    """Everything needed to start a leg (from a REST request or an inbound call)."""
+
+    direction: str
+    to: dict
+    from_: dict
+    event_url: str | None
+    event_method: str = "POST"
+    ncco: list | None = None  # inline NCCO (validated models)
+    answer_url: str | None = None
+    answer_method: str = "GET"
+    ringing_timer: float = 60
+    length_timer: float = 7200
+
+
+class Leg:
+    """One call leg. Created and changed only on the platform's loop."""
+
+    def __init__(self, platform: "Platform", setup: CallSetup, phone: VirtualPhone):
+        self.platform = platform
+        self.clock = platform.clock
+        self.setup = setup
+        self.phone = phone
+        self.uuid = platform.ids.uuid()
+        self.conversation_uuid = platform.ids.conversation()
+        self.status = "started"
+        self.created_at = self.clock.now()
+        self.answered_at: datetime | None = None
+        self.ended_at: datetime | None = None
+        self.ended = False
+        self.disconnected_by: str | None = None
+        self.muted = self.earmuffed = False
+        self.transcript: list[dict] = []
+        self.dtmf: asyncio.Queue[str] = asyncio.Queue()
+        self.listening = asyncio.Event()  # set while an input action waits for the caller
+        self.activity = asyncio.Event()  # pulsed whenever the caller makes a sound
+        self.last_activity_end = 0.0
+        self.prompt: asyncio.Task | None = None  # a bargeIn talk/stream still playing
+        self.keep_digits = False  # digits pressed during a bargeIn prompt count for input
+        self.outbox = Outbox(platform.webhooks)
+        self._children: set[asyncio.Task] = set()
+        self._ncco_task: asyncio.Task | None = None
+        self._next_ncco: list | None = None
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    # -- addresses -------------------------------------------------------------------
+    @property
+    def number(self) -> str:
+        return self.setup.to.get("number", "")
+
+    @property
+    def caller(self) -> str:
+        return self.setup.from_.get("number", "")
+
+    def base_payload(self) -> dict:
+        return {
+            "from": self.caller,
+            "to": self.number,
+            "uuid": self.uuid,
+            "conversation_uuid": self.conversation_uuid,
+        }
+
+    # -- the leg's life --------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            if self.setup.direction == "outbound":
+                ncco = await self._dial()
+            else:
+                ncco = await self._receive()
+            if ncco is not None:
+                self.start_child(self._length_timer())
+                await self._run_nccos(ncco)
+                self.disconnected_by = self.disconnected_by or "platform"
+        except asyncio.CancelledError:
+            if self.disconnected_by is None:  # the platform itself is stopping
+                raise
+        self._finish()
+        await self.outbox.close()
+
+    async def _dial(self) -> list | None:
+        """Outbound: ring the phone; on answer, return the NCCO to run."""
+        self.emit_status("started")
+        on_ring = self.phone.behaviour.on_ring
+        if on_ring in ("reject", "fail"):
+            self.phone.legs.append(self)
+            self._fail(on_ring)
+            return None
+        self.emit_status("ringing")
+        self.status = "ringing"
+        try:
+            decision = await asyncio.wait_for(
+                self.phone.ring(self), self.clock.real_seconds(self.setup.ringing_timer)
+            )
+        except asyncio.TimeoutError:
+            decision = "timeout"
+        if decision != "answer":
+            self._fail(decision)
+            return None
+        self._answer()
+        if self.setup.ncco is not None:
+            return self.setup.ncco
+        return await self._answer_ncco()
+
+    async def _receive(self) -> list | None:
+        """Inbound: fetch the answer NCCO first, then the call is up."""
+        self.phone.legs.append(self)
+        ncco = await self._answer_ncco()
+        if ncco is None:
+            return None
+        self.emit_status("started")
+        self.emit_status("ringing")
+        self._answer()
+        return ncco
+
+    def _answer(self) -> None:
+        self.status = "answered"
+        self.answered_at = self.clock.now()
+        self.emit_status(
+            "answered", start_time=iso_millis(self.answered_at), rate=RATE_PER_MINUTE, network=None
+        )
+        self.start_child(self.phone.converse(self))
+
+    async def _answer_ncco(self) -> list | None:
+        """The answer webhook; on failure an error event, and the call is dropped."""
+        payload = {
+            **self.base_payload(),
+            "endpoint_type": "phone",
+            "region_url": self.platform.base_url(),
+        }
+        settings = self.platform.app.webhook("answer_url") or {}
+        webhook = Webhook(
+            url=self.setup.answer_url,
+            method=self.setup.answer_method,
+            payload=payload,
+            kind="answer",
+            connect_timeout=settings.get("connect_timeout", 1000) / 1000,
+            read_timeout=settings.get("socket_timeout", 5000) / 1000,
+            leg=self.uuid,
+        )
+        try:
+            ncco = await self.outbox.fetch_ncco(webhook)
+        except NccoFetchError as error:
+            self.emit_error(error.reason, error.detail)
+            self.disconnected_by = "platform"
+            return None
+        if ncco is None:  # an empty answer is no NCCO: nothing to run
+            self.emit_error("The answer webhook returned no NCCO.", f"{webhook.url} answered with an empty body")
+            self.disconnected_by = "platform"
+        return ncco
+
+    async def _run_nccos(self, ncco: list) -> None:
+        """Run an NCCO; a REST transfer swaps in another one (see `transfer`)."""
+        self._next_ncco = ncco
+        while self._next_ncco is not None:
+            ncco, self._next_ncco = self._next_ncco, None
+            self._ncco_task = asyncio.get_running_loop().create_task(actions.run_ncco(self, ncco))
+            try:
+                await asyncio.wait({self._ncco_task})
+            finally:
+                self._ncco_task.cancel()
+            if not self._ncco_task.cancelled() and self._ncco_task.exception():
+                log.error("NCCO failed on leg %s", self.uuid, exc_info=self._ncco_task.exception())
+                self.emit_error("Internal error while running the NCCO.", repr(self._ncco_task.exception()))
+
+    async def _length_timer(self) -> None:
+        await self.clock.sleep(self.setup.length_timer)
+        self.hang_up(by="platform")
+
+    def _fail(self, outcome: str) -> None:
+        status, extra = OUTCOMES[outcome]
+        self.status = status
+        self.emit_status(status, **extra)
+        self.disconnected_by = "user" if outcome != "cancelled" else "platform"
+
+    def _finish(self) -> None:
+        """Send the final events and stop everything still running for this leg."""
+        if self.status in ("started", "ringing"):
+            self._fail("cancelled")
+        self.ended_at = self.clock.now()
+        self.ended = True
+        if self.status != "rejected":
+            self.emit_status("completed", **self._completion_fields())
+            if self.status == "answered":
+                self.status = "completed"
+        self.listening.clear()
+        for child in list(self._children):
+            child.cancel()  # a background record finishes and sends its event now
+
+    def _completion_fields(self) -> dict:
+        start = self.answered_at or self.ended_at
+        seconds = int((self.ended_at - start).total_seconds()) if self.answered_at else 0
+        return {
+            "start_time": iso_millis(start),
+            "end_time": iso_millis(self.ended_at),
+            "duration": str(seconds),
+            "rate": RATE_PER_MINUTE,
+            "price": f"{float(RATE_PER_MINUTE) * seconds / 60:.8f}",
+            "network": NETWORK,
+            "disconnected_by": self.disconnected_by or "platform",
+        }
+
+    # -- control from outside --------------------------------------------------------
+    def hang_up(self, by: str) -> None:
+        """End the leg now (by the remote `user` or the `platform`)."""
+        if self.ended or self.task.done():
+            return
+        self.disconnected_by = self.disconnected_by or by
+        self.task.cancel()
+
+    def transfer(self, ncco: list) -> None:
+        """Replace whatever NCCO is running with `ncco` (REST transfer)."""
+        self._next_ncco = ncco
+        if self._ncco_task is not None:
+            self._ncco_task.cancel()
+
+    # -- what the caller does ----------------------------------------------------------
+    def receive_dtmf(self, digit: str) -> None:
+        self.note("phone", "dtmf", digit, seconds=0.2)
+        self.dtmf.put_nowait(digit)
+        if self.prompt is not None:
+            self.prompt.cancel()  # bargeIn: a key press stops the prompt
+        self._pulse_activity(0.2)
+
+    def receive_speech(self, phrase: str, seconds: float) -> None:
+        self.note("phone", "said", phrase, seconds=seconds)
+        self._pulse_activity(seconds)
+
+    def _pulse_activity(self, seconds: float) -> None:
+        self.last_activity_end = self.clock.elapsed() + seconds
+        self.activity.set()
+        self.activity.clear()
+
+    # -- records and webhooks ----------------------------------------------------------
+    def note(self, who: str, kind: str, text: str, seconds: float = 0.0) -> dict:
+        """Add to the transcript: who (platform or phone) did what, when."""
+        entry = {
+            "at": self.clock.elapsed(),
+            "time": iso_millis(self.clock.now()),
+            "who": who,
+            "kind": kind,
+            "text": text,
+            "seconds": seconds,
+        }
+        self.transcript.append(entry)
+        return entry
+
+    def event_webhook(self, payload: dict, url: str | None = None, method: str | None = None,
+                      kind: str = "event") -> Webhook | None:
+        """A webhook to `url` (an action's eventUrl) or else the leg's event_url."""
+        settings = self.platform.app.webhook("event_url") or {}
+        url = url or self.setup.event_url
+        if not url:
+            return None
+        return Webhook(
+            url=url,
+            method=(method or self.setup.event_method or "POST").upper(),
+            payload={**payload, "timestamp": iso_millis(self.clock.now())},
+            kind=kind,
+            connect_timeout=settings.get("connect_timeout", 1000) / 1000,
+            read_timeout=settings.get("socket_timeout", 10000) / 1000,
+            leg=self.uuid,
+        )
+
+    def emit(self, payload: dict, url: str | None = None, method: str | None = None,
+             kind: str = "event") -> None:
+        webhook = self.event_webhook(payload, url, method, kind)
+        if webhook is not None:
+            self.outbox.post(webhook)
+
+    def emit_status(self, status: str, **extra: Any) -> None:
+        self.emit({**self.base_payload(), "status": status, "direction": self.setup.direction, **extra})
+
+    def emit_error(self, reason: str, detail: str = "") -> None:
+        """The documented error event, plus `detail` saying exactly what was wrong."""
+        payload = {"reason": reason, "conversation_uuid": self.conversation_uuid, "uuid": self.uuid}
+        if detail:
+            payload["detail"] = detail
+        self.note("platform", "error", f"{reason} {detail}".strip())
+        self.emit(payload, kind="error")
+
+    async def fetch_ncco(self, payload: dict, url: str | None, method: str | None,
+                         kind: str) -> list | None:
+        """Send an event whose answer may be an NCCO (input, notify); wait for it."""
+        webhook = self.event_webhook(payload, url, method or "POST", kind)
+        if webhook is None:
+            return None
+        return await self.outbox.fetch_ncco(webhook)
+
+    def start_child(self, coroutine) -> asyncio.Task:
+        """Run something alongside the NCCO (a timer, the phone, a background record)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._children.add(task)
+        task.add_done_callback(self._children.discard)
+        return task
+
+    # -- REST view ---------------------------------------------------------------------
+    def info(self) -> dict:
+        """The call object `GET /v1/calls/{uuid}` returns."""
+        data = {
+            "_links": {"self": {"href": f"/v1/calls/{self.uuid}"}},
+            "uuid": self.uuid,
+            "conversation_uuid": self.conversation_uuid,
+            "to": self.setup.to,
+            "from": self.setup.from_,
+            "status": self.status,
+            "direction": self.setup.direction,
+        }
+        if self.status == "completed":
+            fields = self._completion_fields()
+            data.update({k: fields[k] for k in ("rate", "price", "duration", "start_time", "end_time", "network")})
+        return data
+
+
+class Platform:
+    """The running platform: an event loop thread that owns every leg."""
+
+    def __init__(self, app: SandboxApplication, clock: Clock, ids: IdFactory,
+                 files_dir: Path, base_url: Callable[[], str]):
+        self.app = app
+        self.clock = clock
+        self.ids = ids
+        self.files_dir = Path(files_dir)
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        self.base_url = base_url
+        self.phones = PhoneBook()
+        self.legs: dict[str, Leg] = {}
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, name="sandbox-platform", daemon=True)
+        self.webhooks: WebhookClient | None = None
+        self.stream_cache: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._thread.start()
+        self.run(self._open)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    async def _open(self) -> None:
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        self.webhooks = WebhookClient(self.app, httpx.AsyncClient(limits=limits))
+
+    def run(self, work: Callable[[], Any] | Any, timeout: float = 30) -> Any:
+        """Run `work` (a function, or a coroutine function) on the loop; return its result.
+
+        This is how other threads touch call state: one thread owns it, so no locks.
+        """
+        async def call():
+            result = work()
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result
+
+        future = asyncio.run_coroutine_threadsafe(call(), self.loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise SandboxError("the sandbox platform did not answer in time") from None
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        try:
+            self.run(self._close, timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
+
+    async def _close(self) -> None:
+        tasks = [leg.task for leg in self.legs.values() if not leg.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.webhooks is not None:
+            await self.webhooks.http.aclose()
+
+    # -- operations (call these on the loop, through `run`) ----------------------------
+    def place_call(self, setup: CallSetup) -> Leg:
+        """Start an outbound leg to a virtual phone."""
+        phone = self.phones.get(setup.to["number"])
+        return self._add(Leg(self, setup, phone))
+
+    def receive_call(self, phone: VirtualPhone, to: str) -> Leg:
+        """A virtual phone calls the application's number: an inbound leg."""
+        if to != self.app.number:
+            raise SandboxError(
+                f"{to} is not a number of this application; virtual phones can call "
+                f"the application's number, {self.app.number}"
+            )
+        answer = self.app.webhook("answer_url")
+        if not answer:
+            raise SandboxError(
+                f"nobody answers calls to {to}: the application has no answer_url. "
+                "Set one (for example with the Application API, or "
+                "sandbox.application.set_webhooks(answer_url=...)) and call again"
+            )
+        event = self.app.webhook("event_url") or {}
+        setup = CallSetup(
+            direction="inbound",
+            to={"type": "phone", "number": to},
+            from_={"type": "phone", "number": phone.number},
+            event_url=event.get("address"),
+            event_method=event.get("http_method", "POST"),
+            answer_url=answer["address"],
+            answer_method=answer["http_method"],
+        )
+        return self._add(Leg(self, setup, phone))
+
+    def leg(self, uuid: str) -> Leg:
+        try:
+            return self.legs[uuid]
+        except KeyError:
+            raise KeyError(uuid) from None
+
+    def _add(self, leg: Leg) -> Leg:
+        self.legs[leg.uuid] = leg
+        return leg

@@ -1,0 +1,244 @@
+"""Virtual phones: the people at the other end of sandbox calls.
+
+A phone has a behaviour: what it does when it rings (answer after a delay, be busy, never
+answer, reject, ...) and a script of what it does once answered (wait, press keys, say
+something, wait for a prompt, hang up). A few "magic" numbers have fixed behaviours, like
+the test numbers of other telecom APIs, so a notebook can show every call outcome without
+any set-up. Any other number is an ordinary phone that answers after a second and can be
+scripted or driven by hand.
+
+Everything here runs on the platform's event loop; `PhoneHandle` (in `control.py`) is the
+thread-safe face that notebooks and the control API use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from vonage_utils.types import PhoneNumber
+from pydantic import TypeAdapter, ValidationError
+
+from . import media
+
+if TYPE_CHECKING:
+    from .engine import Leg
+
+#: What a phone can do when it rings.
+ON_RING = {
+    "answer": "answers after `answer_after` seconds",
+    "manual": "rings until told to answer or reject (or the ringing timer ends)",
+    "ignore": "rings and never answers (the call ends in `timeout`)",
+    "busy": "is busy (`busy`)",
+    "unavailable": "cannot be reached (`unanswered`, detail `unavailable`)",
+    "reject": "rejects the call (`rejected`, detail `declined`)",
+    "fail": "is out of service (`failed`, detail `number_out_of_service`)",
+}
+
+#: Script steps, each a one-key object: {"wait": 2}, {"press": "12#"}, ...
+SCRIPT_STEPS = {
+    "wait": "wait this many seconds",
+    "press": "press these keys (0-9, *, #), a fifth of a second each",
+    "say": "say this phrase (it takes 0.4 s a word)",
+    "await_input": "wait until the platform listens for input (an `input` action)",
+    "hangup": "hang up",
+}
+
+_phone_number = TypeAdapter(PhoneNumber)
+
+
+class PhoneError(ValueError):
+    """A phone set-up or command that cannot work; the message says what to do."""
+
+
+@dataclass
+class Behaviour:
+    on_ring: str = "answer"
+    answer_after: float = 1.0
+    script: list = field(default_factory=list)
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Behaviour":
+        """Build a behaviour from JSON-like data, with a clear error for each mistake."""
+        if not isinstance(data, dict):
+            raise PhoneError("a phone behaviour is an object like {\"on_ring\": \"answer\"}")
+        unknown = set(data) - {"on_ring", "answer_after", "script", "description"}
+        if unknown:
+            raise PhoneError(f"unknown behaviour keys {sorted(unknown)}; use on_ring, answer_after, script")
+        on_ring = data.get("on_ring", "answer")
+        if on_ring not in ON_RING:
+            raise PhoneError(f"on_ring must be one of {', '.join(ON_RING)}, not {on_ring!r}")
+        answer_after = data.get("answer_after", 1.0)
+        if not isinstance(answer_after, (int, float)) or not 0 <= answer_after <= 120:
+            raise PhoneError("answer_after is a number of seconds from 0 to 120")
+        script = data.get("script", [])
+        check_script(script)
+        return cls(on_ring, float(answer_after), list(script), data.get("description", ""))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_script(script: list) -> None:
+    if not isinstance(script, list):
+        raise PhoneError('a script is a list of steps like [{"wait": 1}, {"press": "1"}]')
+    for index, step in enumerate(script):
+        where = f"script[{index}]"
+        if not isinstance(step, dict) or len(step) != 1:
+            raise PhoneError(f"{where} must be an object with one of: {', '.join(SCRIPT_STEPS)}")
+        (name, value), = step.items()
+        if name not in SCRIPT_STEPS:
+            raise PhoneError(f"{where}: unknown step {name!r}; steps are {', '.join(SCRIPT_STEPS)}")
+        if name == "wait" and not (isinstance(value, (int, float)) and value >= 0):
+            raise PhoneError(f"{where}: wait takes a number of seconds")
+        if name == "press":
+            check_digits(value, where)
+        if name == "say" and not (isinstance(value, str) and value.strip()):
+            raise PhoneError(f"{where}: say takes a phrase")
+
+
+def check_digits(digits: object, where: str = "digits") -> str:
+    if not isinstance(digits, str) or not digits or set(digits) - set(media.DTMF_FREQUENCIES):
+        raise PhoneError(f"{where}: press takes keys from 0-9, * and #, like \"12#\"")
+    return digits
+
+
+def check_number(number: object) -> str:
+    try:
+        return _phone_number.validate_python(number)
+    except ValidationError:
+        raise PhoneError(
+            f"{number!r} is not a phone number: use 7 to 15 digits in international "
+            "format with no + or spaces, like 447700900123"
+        ) from None
+
+
+MAGIC_NUMBERS: dict[str, Behaviour] = {
+    "447700900000": Behaviour("answer", 1.0, [], "answers after 1 s and listens"),
+    "447700900001": Behaviour("busy", description="is always busy"),
+    "447700900002": Behaviour("ignore", description="rings and never answers"),
+    "447700900003": Behaviour("reject", description="rejects every call"),
+    "447700900004": Behaviour("fail", description="is out of service"),
+    "447700900005": Behaviour("unavailable", description="cannot be reached"),
+    "447700900006": Behaviour(
+        "answer", 1.0, [{"await_input": True}, {"press": "1"}],
+        "answers and presses 1 when asked for input",
+    ),
+    "447700900007": Behaviour(
+        "answer", 1.0, [{"wait": 3}, {"hangup": True}], "answers and hangs up after 3 s"
+    ),
+}
+
+DEFAULT_BEHAVIOUR = Behaviour("answer", 1.0, [], "answers after 1 s and listens")
+
+
+class VirtualPhone:
+    """One number's phone: its behaviour, its calls, and what it can do on a call."""
+
+    def __init__(self, number: str, behaviour: Behaviour, magic: bool = False):
+        self.number = number
+        self.behaviour = behaviour
+        self.magic = magic
+        self.legs: list["Leg"] = []
+        self._decision: asyncio.Future | None = None
+
+    @property
+    def active_leg(self) -> "Leg | None":
+        """The call this phone is on (or ringing with), if any."""
+        for leg in reversed(self.legs):
+            if not leg.ended:
+                return leg
+        return None
+
+    def describe(self) -> dict:
+        return {
+            "number": self.number,
+            "magic": self.magic,
+            "behaviour": self.behaviour.as_dict(),
+            "calls": [leg.uuid for leg in self.legs],
+            "on_call": self.active_leg.uuid if self.active_leg else None,
+        }
+
+    # -- what the platform asks of the phone ---------------------------------------
+    async def ring(self, leg: "Leg") -> str:
+        """Ring; return what the person does: answer, busy, unavailable (or never)."""
+        self.legs.append(leg)
+        behaviour = self.behaviour
+        if behaviour.on_ring == "answer":
+            await leg.clock.sleep(behaviour.answer_after)
+            return "answer"
+        if behaviour.on_ring in ("busy", "unavailable"):
+            await leg.clock.sleep(0.5)
+            return behaviour.on_ring
+        if behaviour.on_ring == "manual":
+            self._decision = asyncio.get_running_loop().create_future()
+            try:
+                return await self._decision
+            finally:
+                self._decision = None
+        await asyncio.Event().wait()  # "ignore": ring until the platform gives up
+        raise AssertionError("unreachable")
+
+    async def converse(self, leg: "Leg") -> None:
+        """Follow the script once the call is answered; then listen quietly."""
+        for step in self.behaviour.script:
+            (name, value), = step.items()
+            if name == "wait":
+                await leg.clock.sleep(value)
+            elif name == "press":
+                await self.press(leg, value)
+            elif name == "say":
+                await self.say(leg, value)
+            elif name == "await_input":
+                await leg.listening.wait()
+            elif name == "hangup":
+                leg.hang_up(by="user")
+                return
+
+    # -- what a person (or the control API) can do ---------------------------------
+    def decide(self, decision: str) -> None:
+        """Answer or reject a ringing call (phones whose on_ring is "manual")."""
+        if self._decision is None or self._decision.done():
+            raise PhoneError(f"{self.number} is not ringing with a call waiting for an answer")
+        self._decision.set_result(decision)
+
+    async def press(self, leg: "Leg", digits: str) -> None:
+        for digit in check_digits(digits):
+            leg.receive_dtmf(digit)
+            await leg.clock.sleep(media.DTMF_SECONDS)
+
+    async def say(self, leg: "Leg", phrase: str) -> None:
+        seconds = media.speech_seconds(phrase)
+        leg.receive_speech(phrase, seconds)
+        await leg.clock.sleep(seconds)
+
+
+class PhoneBook:
+    """All virtual phones, by number. Unknown numbers get an ordinary phone on first use."""
+
+    def __init__(self):
+        self._phones = {
+            number: VirtualPhone(number, behaviour, magic=True)
+            for number, behaviour in MAGIC_NUMBERS.items()
+        }
+
+    def get(self, number: str) -> VirtualPhone:
+        number = check_number(number)
+        if number not in self._phones:
+            self._phones[number] = VirtualPhone(number, DEFAULT_BEHAVIOUR)
+        return self._phones[number]
+
+    def script(self, number: str, behaviour: Behaviour) -> VirtualPhone:
+        phone = self.get(number)
+        if phone.magic:
+            raise PhoneError(
+                f"{number} is a magic number with a fixed behaviour ({phone.behaviour.description}); "
+                "script any other number, like 447700900123"
+            )
+        phone.behaviour = behaviour
+        return phone
+
+    def all(self) -> list[VirtualPhone]:
+        return list(self._phones.values())

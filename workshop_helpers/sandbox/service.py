@@ -1,0 +1,215 @@
+"""The sandbox as one object: start it, get an SDK client, drive phones, stop it.
+
+    sandbox = Sandbox(speed=20).start()
+    client = sandbox.client()          # an ordinary vonage.Vonage, pointed at the sandbox
+    sandbox.phone("447700900123").call(sandbox.number)
+    sandbox.stop()
+
+Notebooks (through `workshop_helpers.start()`), tests and `python -m
+workshop_helpers.sandbox` all run the sandbox through this class.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from vonage import Auth, HttpClientOptions, Vonage
+
+from .. import config
+from ..serving import BackgroundServer
+from .api import create_app
+from .application import SandboxApplication
+from .clock import Clock
+from .engine import Platform
+from .ids import IdFactory
+from .phones import MAGIC_NUMBERS, Behaviour, PhoneError
+from .tls import LocalCA
+
+log = logging.getLogger(__name__)
+
+
+class Sandbox:
+    """A local Voice API platform with virtual phones, served over HTTPS."""
+
+    def __init__(self, state_dir: str | Path | None = None, host: str = "127.0.0.1",
+                 port: int = 0, speed: float = 1.0, seed: int | None = None):
+        self.state_dir = Path(state_dir) if state_dir else config.sandbox_dir()
+        self.host = host
+        self.requested_port = port
+        self.clock = Clock(speed)
+        self.ids = IdFactory(seed)
+        self.server: BackgroundServer | None = None
+
+    # -- life ------------------------------------------------------------------------
+    def start(self) -> "Sandbox":
+        if self.server is not None:
+            return self
+        self.application = SandboxApplication(self.state_dir, self.ids)
+        self.tls = LocalCA(self.state_dir)
+        self.platform = Platform(
+            self.application, self.clock, self.ids, self.state_dir / "files", lambda: self.base_url
+        )
+        self.platform.start()
+        try:
+            self.server = BackgroundServer(
+                create_app(self), self.host, self.requested_port,
+                ssl_context=self.tls.server_context(), name="sandbox-api",
+            ).start()
+        except OSError as error:
+            self.platform.stop()
+            raise OSError(
+                f"the sandbox cannot listen on {self.host}:{self.requested_port} ({error.strerror}); "
+                "choose another port, or port 0 for any free one"
+            ) from error
+        return self
+
+    def stop(self) -> None:
+        """Hang up every call, stop the platform, free the port."""
+        if self.server is None:
+            return
+        self.server.stop()
+        self.platform.stop()
+        self.server = None
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- addresses and credentials -----------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self.server.url
+
+    @property
+    def api_host(self) -> str:
+        """What the SDK calls `api_host`: host and port, no scheme."""
+        return self.base_url.removeprefix("https://")
+
+    @property
+    def number(self) -> str:
+        return self.application.number
+
+    def info(self) -> dict:
+        """Everything a client needs, as printed on the standalone sandbox's first line."""
+        app = self.application
+        return {
+            "host": self.api_host,
+            "base_url": self.base_url,
+            "application_id": app.id,
+            "private_key_path": str(app.private_key_path),
+            "api_key": app.api_key,
+            "api_secret": app.api_secret,
+            "signature_secret": app.signature_secret,
+            "ca_cert_path": str(self.tls.ca_path),
+            "ca_bundle_path": str(self.tls.bundle_path),
+            "number": app.number,
+            "speed": self.clock.speed,
+            "phones": {number: b.description for number, b in MAGIC_NUMBERS.items()},
+        }
+
+    def client(self) -> Vonage:
+        """A `vonage.Vonage` client for this sandbox: only its host and trust differ."""
+        app = self.application
+        client = Vonage(
+            Auth(
+                application_id=app.id,
+                private_key=app.private_key_path.read_text(),
+                api_key=app.api_key,
+                api_secret=app.api_secret,
+                signature_secret=app.signature_secret,
+            ),
+            HttpClientOptions(api_host=self.api_host, timeout=30),
+        )
+        # The SDK builds its requests.Session internally. Trust our CA on that session
+        # only, so no other HTTPS in the process is affected; and ignore the environment
+        # (proxies, REQUESTS_CA_BUNDLE), which requests would otherwise let win.
+        session = client.http_client._session
+        session.verify = str(self.tls.ca_path)
+        session.trust_env = False
+        return client
+
+    # -- phones and calls --------------------------------------------------------------
+    def phone(self, number: str) -> "PhoneHandle":
+        return PhoneHandle(self, number)
+
+    def call(self, call_uuid: str) -> dict:
+        """The call object for one leg (as GET /v1/calls/{uuid} returns it)."""
+        return self.platform.run(lambda: self.platform.leg(call_uuid).info())
+
+    def transcript(self, call_uuid: str) -> list[dict]:
+        """Who said, played or pressed what on a leg, and when."""
+        return self.platform.run(lambda: list(self.platform.leg(call_uuid).transcript))
+
+    def webhooks(self, leg: str | None = None) -> list[dict]:
+        """Every request the platform has sent to the application, oldest first."""
+        def snapshot():
+            history = self.platform.webhooks.history
+            return [d.as_dict() for d in history if leg is None or d.webhook.leg == leg]
+        return self.platform.run(snapshot)
+
+
+class PhoneHandle:
+    """A virtual phone you can drive from any thread (a notebook cell, a test)."""
+
+    def __init__(self, sandbox: Sandbox, number: str):
+        self._sandbox = sandbox
+        self._platform = sandbox.platform
+        self._phone = self._platform.run(lambda: self._platform.phones.get(number))
+        self.number = self._phone.number
+
+    def __repr__(self) -> str:
+        return f"<virtual phone {self.number}: {self._phone.behaviour.description or self._phone.behaviour.on_ring}>"
+
+    def describe(self) -> dict:
+        return self._platform.run(self._phone.describe)
+
+    def script(self, on_ring: str = "answer", answer_after: float = 1.0,
+               script: list | None = None) -> "PhoneHandle":
+        """Set what this phone does when it rings and once it has answered."""
+        behaviour = Behaviour.from_dict(
+            {"on_ring": on_ring, "answer_after": answer_after, "script": script or []}
+        )
+        self._platform.run(lambda: self._platform.phones.script(self.number, behaviour))
+        return self
+
+    def call(self, to: str | None = None) -> str:
+        """Call the application's number (an inbound call); return the new leg's uuid."""
+        to = to or self._sandbox.number
+        return self._platform.run(lambda: self._platform.receive_call(self._phone, to).uuid)
+
+    def answer(self) -> None:
+        self._platform.run(lambda: self._phone.decide("answer"))
+
+    def reject(self) -> None:
+        self._platform.run(lambda: self._phone.decide("reject"))
+
+    def hangup(self) -> None:
+        self._platform.run(lambda: self._on_call().hang_up(by="user"))
+
+    def press(self, digits: str) -> None:
+        """Press keys on the current call (each takes a fifth of a second)."""
+        self._platform.run(lambda: self._phone.press(self._on_call(), digits))
+
+    def say(self, phrase: str) -> None:
+        self._platform.run(lambda: self._phone.say(self._on_call(), phrase))
+
+    @property
+    def calls(self) -> list[str]:
+        return self._platform.run(lambda: [leg.uuid for leg in self._phone.legs])
+
+    def heard(self, call_uuid: str | None = None) -> list[dict]:
+        """What the platform played to this phone on a call (the latest by default)."""
+        def entries():
+            legs = self._phone.legs
+            leg = self._platform.leg(call_uuid) if call_uuid else (legs[-1] if legs else None)
+            return [e for e in (leg.transcript if leg else []) if e["who"] == "platform"]
+        return self._platform.run(entries)
+
+    def _on_call(self):
+        leg = self._phone.active_leg
+        if leg is None or leg.status != "answered":
+            raise PhoneError(f"{self.number} is not on an answered call")
+        return leg

@@ -1,0 +1,243 @@
+"""Webhooks: how the platform calls the application's server.
+
+Three rules from the Voice API docs shape this module:
+- Each request is signed (HS256 JWT with `payload_hash`) when the application has
+  `signed_callbacks` on; GET sends fields as a query string (nested objects JSON-encoded),
+  POST as a JSON body.
+- A request whose answer is an NCCO (answer, input, notify) is retried once on a timeout,
+  a dropped connection, or HTTP 429/503/504, and then goes to `fallback_answer_url` (if
+  set) with `reason` and `original_request` added. Plain status events are not retried.
+- A leg's webhooks are delivered one at a time, in the order the leg sent them (`Outbox`),
+  so an application never sees `completed` before `answered` for the same leg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+import httpx
+
+from ..ncco import NccoError, parse_ncco
+from .application import SandboxApplication
+from .auth import sign_webhook
+
+log = logging.getLogger(__name__)
+
+#: Statuses after which one retry is worth it (the documented list).
+RETRY_STATUSES = {429, 503, 504}
+
+SYNTAX_ERROR = "Syntax error in NCCO. Invalid value type or action."
+
+
+@dataclass
+class Webhook:
+    """One request the platform will make: where, how, what, and how long to wait."""
+
+    url: str
+    method: str
+    payload: dict
+    kind: str  # answer, event, input, notify, record, fallback
+    connect_timeout: float = 1.0
+    read_timeout: float = 10.0
+    leg: str | None = None
+
+
+@dataclass
+class Delivery:
+    """What happened to one request: kept in the platform's webhook log for tests."""
+
+    webhook: Webhook
+    status_code: int | None = None
+    body: bytes = b""
+    content_type: str = ""
+    error: str | None = None
+    attempts: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "leg": self.webhook.leg,
+            "kind": self.webhook.kind,
+            "url": self.webhook.url,
+            "method": self.webhook.method,
+            "payload": self.webhook.payload,
+            "status_code": self.status_code,
+            "error": self.error,
+            "attempts": self.attempts,
+        }
+
+
+class NccoFetchError(Exception):
+    """An NCCO could not be had from the application. `reason` goes in the error event."""
+
+    def __init__(self, reason: str, detail: str = "", invalid: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+        self.invalid = invalid  # the server answered, but not with a valid NCCO
+
+
+@dataclass
+class WebhookClient:
+    """Sends webhooks for one application over one shared HTTP connection pool."""
+
+    app: SandboxApplication
+    http: httpx.AsyncClient
+    history: deque = field(default_factory=lambda: deque(maxlen=50_000))
+
+    async def send(self, webhook: Webhook, retry: bool = False) -> Delivery:
+        """Make the request (once, or with the documented single retry)."""
+        delivery = Delivery(webhook)
+        self.history.append(delivery)
+        for attempt in (1, 2) if retry else (1,):
+            delivery.attempts = attempt
+            try:
+                response = await self._request(webhook)
+            except httpx.TransportError as error:
+                delivery.error = _describe(error)
+                if isinstance(error, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+                    break
+                continue
+            delivery.status_code = response.status_code
+            delivery.body = response.content
+            delivery.content_type = response.headers.get("content-type", "")
+            delivery.error = None
+            if response.status_code not in RETRY_STATUSES:
+                break
+        if delivery.error:
+            log.info("webhook %s %s failed: %s", webhook.method, webhook.url, delivery.error)
+        return delivery
+
+    async def fetch_ncco(self, webhook: Webhook) -> list | None:
+        """Ask for an NCCO; None means "no NCCO" (an empty 2xx answer).
+
+        Falls back to the application's `fallback_answer_url` when the first URL fails.
+        Raises NccoFetchError when neither gives a usable answer.
+        """
+        try:
+            return _ncco_from(await self.send(webhook, retry=True))
+        except NccoFetchError as first_failure:
+            fallback = self.app.webhook("fallback_answer_url")
+            if not fallback:
+                raise
+            original_type = "answer" if webhook.kind == "answer" else "event"
+            retry = Webhook(
+                url=fallback["address"],
+                method=fallback["http_method"],
+                payload={
+                    **webhook.payload,
+                    "reason": first_failure.reason,
+                    "original_request": {"url": webhook.url, "type": original_type},
+                },
+                kind="fallback",
+                connect_timeout=fallback["connect_timeout"] / 1000,
+                read_timeout=fallback["socket_timeout"] / 1000,
+                leg=webhook.leg,
+            )
+            return _ncco_from(await self.send(retry, retry=True))
+
+    async def _request(self, webhook: Webhook) -> httpx.Response:
+        timeout = httpx.Timeout(webhook.read_timeout, connect=webhook.connect_timeout)
+        headers = {"User-Agent": "Vonage Voice API sandbox"}
+        if webhook.method.upper() == "GET":
+            body, params = b"", _query_params(webhook.payload)
+        else:
+            body, params = json.dumps(webhook.payload).encode(), None
+            headers["Content-Type"] = "application/json"
+        if self.app.voice()["signed_callbacks"]:
+            headers["Authorization"] = sign_webhook(body, self.app)
+        return await self.http.request(
+            webhook.method.upper(),
+            webhook.url,
+            params=params,
+            content=body or None,
+            headers=headers,
+            timeout=timeout,
+        )
+
+
+class Outbox:
+    """One leg's webhooks, sent one at a time in the order they were queued."""
+
+    def __init__(self, client: WebhookClient):
+        self._client = client
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    def post(self, webhook: Webhook) -> None:
+        """Queue a status event; its answer is ignored (as the platform ignores it)."""
+        self._queue.put_nowait((self._client.send, webhook, None))
+
+    async def fetch_ncco(self, webhook: Webhook) -> list | None:
+        """Queue a request for an NCCO and wait for its turn and its answer."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((self._client.fetch_ncco, webhook, future))
+        return await future
+
+    async def close(self) -> None:
+        """Deliver everything queued, then stop."""
+        self._queue.put_nowait(None)
+        await self._worker
+
+    async def _run(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            send, webhook, future = item
+            try:
+                result = await send(webhook)
+            except Exception as error:  # handed to whoever waits for it
+                if future is not None and not future.done():
+                    future.set_exception(error)
+                elif not isinstance(error, NccoFetchError):
+                    log.exception("webhook to %s failed", webhook.url)
+                continue
+            if future is not None and not future.done():
+                future.set_result(result)
+
+
+def _ncco_from(delivery: Delivery) -> list | None:
+    """Turn an HTTP answer into an NCCO, None (empty answer), or NccoFetchError."""
+    url = delivery.webhook.url
+    if delivery.error:
+        raise NccoFetchError(delivery.error, f"{url}: {delivery.error}")
+    if not 200 <= delivery.status_code < 300:
+        reason = f"HTTP {delivery.status_code} from {url}"
+        raise NccoFetchError(reason, reason)
+    if not delivery.body.strip():
+        return None
+    if "json" not in delivery.content_type:
+        detail = f"{url} answered with Content-Type {delivery.content_type or 'none'}, not application/json"
+        raise NccoFetchError(SYNTAX_ERROR, detail, invalid=True)
+    try:
+        return parse_ncco(delivery.body)
+    except NccoError as error:
+        raise NccoFetchError(SYNTAX_ERROR, str(error), invalid=True) from None
+
+
+def _query_params(payload: dict) -> dict:
+    """GET webhooks: scalars as they are, nested objects JSON-encoded (as documented)."""
+    params = {}
+    for key, value in payload.items():
+        if value is None:
+            continue
+        if isinstance(value, (dict, list)):
+            params[key] = json.dumps(value, separators=(",", ":"))
+        elif isinstance(value, bool):
+            params[key] = "true" if value else "false"
+        else:
+            params[key] = str(value)
+    return params
+
+
+def _describe(error: httpx.TransportError) -> str:
+    if isinstance(error, httpx.ConnectTimeout):
+        return "Connect timed out."
+    if isinstance(error, httpx.TimeoutException):
+        return "Read timed out."
+    if isinstance(error, httpx.ConnectError):
+        return f"Connection refused or unreachable ({error})."
+    if isinstance(error, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+        return f"Invalid URL ({error})."
+    return "Connection closed."
+

@@ -1,0 +1,57 @@
+"""Serve a Flask app from a background thread, quietly, and stop it cleanly.
+
+Werkzeug's old shutdown hook is gone, and `app.run()` blocks the notebook; so we build the
+server with `werkzeug.serving.make_server`, run `serve_forever` in a daemon thread, and
+stop it with `shutdown()`. Request logs go to the `workshop_helpers` logger, never to
+stderr, because a background thread's output lands in whatever notebook cell runs next.
+Debug mode is never on: the Werkzeug debugger is a remote shell.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+log = logging.getLogger("workshop_helpers.http")
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Logs each request at DEBUG to our logger instead of printing it."""
+
+    def log(self, type: str, message: str, *args) -> None:  # noqa: A002 (werkzeug's name)
+        log.debug("%s %s", self.address_string(), message % args)
+
+
+class BackgroundServer:
+    """A threaded WSGI server on `host:port` (port 0 picks a free one)."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0,
+                 ssl_context: ssl.SSLContext | None = None, name: str = "server"):
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=QuietRequestHandler,
+            ssl_context=ssl_context,
+        )
+        self._server.daemon_threads = True
+        self.host = host
+        self.port = self._server.server_port
+        self.scheme = "https" if ssl_context else "http"
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = "localhost" if self.host in ("127.0.0.1", "localhost") else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    def start(self) -> "BackgroundServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+        self._server.server_close()
