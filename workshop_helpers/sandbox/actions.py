@@ -112,10 +112,11 @@ async def input_(leg: "Leg", action: "Input") -> list | None:
     leg.keep_digits = False
     if not keep:
         _drain(leg.dtmf)
+    heard_before = len(leg.transcript)  # speech from here on is the answer
     leg.listening.set()
     try:
         await _finish_prompt(leg)
-        dtmf, speech = await _collect(leg, action)
+        dtmf, speech = await _collect(leg, action, heard_before)
     finally:
         leg.listening.clear()
     payload = {**leg.base_payload(), "dtmf": dtmf, "speech": speech}
@@ -123,13 +124,13 @@ async def input_(leg: "Leg", action: "Input") -> list | None:
     return await _fetch_next_ncco(leg, payload, url, action.eventMethod, "input")
 
 
-async def _collect(leg: "Leg", action: "models.Input") -> tuple[dict, dict]:
+async def _collect(leg: "Leg", action: "Input", heard_before: int) -> tuple[dict, dict]:
     """Wait for keys and/or speech, whichever the input asked for finishes first."""
     tasks = {}
     if "dtmf" in action.type:
         tasks["dtmf"] = asyncio.ensure_future(_collect_dtmf(leg, action.dtmf))
     if "speech" in action.type:
-        tasks["speech"] = asyncio.ensure_future(_collect_speech(leg, action.speech))
+        tasks["speech"] = asyncio.ensure_future(_collect_speech(leg, action.speech, heard_before))
     try:
         done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -164,10 +165,9 @@ async def _collect_dtmf(leg: "Leg", options) -> dict:
             return {"digits": digits, "timed_out": False}
 
 
-async def _collect_speech(leg: "Leg", options) -> dict:
+async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
     """The sandbox "recognises" exactly what a virtual phone says."""
     start_timeout = options.startTimeout if options and options.startTimeout else 10
-    heard = len(leg.transcript)
     try:
         await asyncio.wait_for(_next_phrase(leg, heard), leg.clock.real_seconds(start_timeout))
     except asyncio.TimeoutError:

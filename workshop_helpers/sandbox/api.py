@@ -330,7 +330,9 @@ def parse_create_call(body, application) -> CallSetup:
         except NccoError as error:
             problems += error.problems
     try:
-        request_model = CreateCallRequest.model_validate({**data, "ncco": [] if ncco_data is not None else None})
+        # The NCCO was checked above with better error paths; the model sees a placeholder.
+        placeholder = {"ncco": []} if ncco_data is not None else {}
+        request_model = CreateCallRequest.model_validate({**data, **placeholder})
     except ValidationError as error:
         flagged = {name.split("[")[0] for name, _ in problems}
         problems += [p for p in pydantic_problems(error) if p[0].split("[")[0].split(".")[0] not in flagged]

@@ -130,7 +130,8 @@ class Leg:
         except asyncio.CancelledError:
             if self.disconnected_by is None:  # the platform itself is stopping
                 raise
-        self._finish()
+        stopping = self._finish()
+        await asyncio.gather(*stopping, return_exceptions=True)  # let them send their events
         await self.outbox.close()
 
     async def _dial(self) -> list | None:
@@ -228,7 +229,7 @@ class Leg:
         self.emit_status(status, **extra)
         self.disconnected_by = "user" if outcome != "cancelled" else "platform"
 
-    def _finish(self) -> None:
+    def _finish(self) -> list[asyncio.Task]:
         """Send the final events and stop everything still running for this leg."""
         if self.status in ("started", "ringing"):
             self._fail("cancelled")
@@ -239,8 +240,10 @@ class Leg:
             if self.status == "answered":
                 self.status = "completed"
         self.listening.clear()
-        for child in list(self._children):
+        children = list(self._children)
+        for child in children:
             child.cancel()  # a background record finishes and sends its event now
+        return children
 
     def _completion_fields(self) -> dict:
         start = self.answered_at or self.ended_at
