@@ -71,7 +71,7 @@ class Receiver:
             self._changed.notify_all()
         queue = self.answers.get(path)
         answer = queue.pop(0) if queue else self.default_answers.get(path, "")
-        if callable(answer):
+        if callable(answer) and not isinstance(answer, Response):
             answer = answer(record)
         if isinstance(answer, Response):
             return answer

@@ -1,0 +1,119 @@
+"""`python -m workshop_helpers.sandbox` as a separate process, driven by curl and the SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import jwt
+import pytest
+import time
+import uuid as uuidlib
+from vonage import Auth, HttpClientOptions, Vonage
+
+
+@pytest.fixture
+def standalone(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--speed", "50",
+         "--state-dir", str(tmp_path / "state")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        info = json.loads(process.stdout.readline())
+        yield info
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+
+
+def app_jwt(info):
+    now = int(time.time())
+    claims = {"application_id": info["application_id"], "iat": now, "jti": str(uuidlib.uuid4()), "exp": now + 900}
+    return jwt.encode(claims, open(info["private_key_path"]).read(), algorithm="RS256")
+
+
+def test_first_line_has_everything_a_client_needs(standalone):
+    for key in ("host", "base_url", "application_id", "private_key_path", "api_key", "api_secret",
+                "signature_secret", "ca_cert_path", "number", "phones"):
+        assert standalone[key], key
+    assert os.path.exists(standalone["private_key_path"]) and os.path.exists(standalone["ca_cert_path"])
+    assert standalone["base_url"] == "https://" + standalone["host"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="make test installs curl")
+def test_curl_with_the_ca_places_a_call(standalone, receiver):
+    body = json.dumps({
+        "to": [{"type": "phone", "number": "447700900000"}],
+        "from": {"type": "phone", "number": standalone["number"]},
+        "ncco": [{"action": "talk", "text": "Hello from curl"}],
+        "event_url": [receiver.url("event")],
+    })
+    result = subprocess.run(
+        ["curl", "-sS", "--noproxy", "*", "--cacert", standalone["ca_cert_path"], "-X", "POST",
+         standalone["base_url"] + "/v1/calls", "-H", "Authorization: Bearer " + app_jwt(standalone),
+         "-H", "Content-Type: application/json", "-d", body, "-w", "\n%{http_code}"],
+        capture_output=True, text=True, timeout=30,
+    )
+    response, status = result.stdout.rsplit("\n", 1)
+    assert status == "201", result.stdout + result.stderr
+    call = json.loads(response)
+    assert call["status"] == "started" and call["conversation_uuid"].startswith("CON-")
+    assert receiver.wait_for_status("completed", uuid=call["uuid"]) == ["started", "ringing", "answered", "completed"]
+    completed = receiver.payloads("event")[-1]
+    assert completed["direction"] == "outbound" and completed["disconnected_by"] == "platform"
+
+
+def test_curl_without_the_ca_is_refused(standalone):
+    result = subprocess.run(["curl", "-sS", "--noproxy", "*", "--cacert", "/dev/null",
+                             standalone["base_url"] + "/v1/calls"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0  # TLS is real: an untrusted CA fails
+
+
+def test_sdk_configured_only_with_host_and_ca_bundle(standalone, receiver, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", standalone["ca_bundle_path"])
+    client = Vonage(
+        Auth(application_id=standalone["application_id"], private_key=open(standalone["private_key_path"]).read()),
+        HttpClientOptions(api_host=standalone["host"]),
+    )
+    client.http_client._session.proxies = {"https": None}
+    call = client.voice.create_call({
+        "to": [{"type": "phone", "number": "447700900000"}],
+        "from_": {"type": "phone", "number": standalone["number"]},
+        "ncco": [{"action": "talk", "text": "Hi"}],
+        "event_url": [receiver.url("event")],
+    })
+    receiver.wait_for_status("completed", uuid=call.uuid)
+    assert client.voice.get_call(call.uuid).status == "completed"
+
+
+def test_control_api_drives_a_phone_to_call_in(standalone, receiver):
+    import requests
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = standalone["ca_cert_path"]
+    base = standalone["base_url"]
+    basic = (standalone["api_key"], standalone["api_secret"])
+    app = session.get(f"{base}/v2/applications/{standalone['application_id']}", auth=basic).json()
+    app["capabilities"]["voice"]["webhooks"] = {
+        "answer_url": {"address": receiver.url("answer"), "http_method": "GET"},
+        "event_url": {"address": receiver.url("event"), "http_method": "POST"},
+    }
+    assert session.put(f"{base}/v2/applications/{standalone['application_id']}", json=app, auth=basic).status_code == 200
+    receiver.respond("answer", [{"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 2},
+                                 "eventUrl": [receiver.url("input")]}])
+    headers = {"Authorization": "Bearer " + app_jwt(standalone)}
+    created = session.post(f"{base}/sandbox/phones/447700900555/calls", headers=headers, json={})
+    assert created.status_code == 201
+    call_uuid = created.json()["uuid"]
+    receiver.wait_for_status("answered", uuid=call_uuid)
+    assert session.post(f"{base}/sandbox/phones/447700900555/press", headers=headers,
+                        json={"digits": "42"}).status_code == 200
+    receiver.wait_for(lambda r: r.payloads("input"))
+    assert receiver.payloads("input")[0]["dtmf"] == {"digits": "42", "timed_out": False}
+    transcript = session.get(f"{base}/sandbox/calls/{call_uuid}/transcript", headers=headers).json()["transcript"]
+    assert [e["text"] for e in transcript if e["kind"] == "dtmf"] == ["4", "2"]
