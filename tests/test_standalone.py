@@ -19,7 +19,7 @@ from vonage import Auth, HttpClientOptions, Vonage
 @pytest.fixture
 def standalone(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--speed", "50",
+        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--speed", "20",
          "--state-dir", str(tmp_path / "state")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

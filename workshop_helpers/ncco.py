@@ -14,6 +14,7 @@ import json
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ValidationError
+from vonage_voice.errors import VoiceError
 from vonage_voice.models import ncco as models
 
 
@@ -95,7 +96,7 @@ def parse_action(action: Any, where: str = "ncco[0]") -> models.NccoAction:
     if not isinstance(action, dict):
         raise NccoError([(where, f"each action is a JSON object, not {_kind(action)}")])
     name = action.get("action")
-    if name not in ACTION_MODELS:
+    if not isinstance(name, str) or name not in ACTION_MODELS:
         known = ", ".join(ACTION_MODELS)
         reason = "missing `action`" if name is None else f"unknown action {name!r}"
         raise NccoError([(where, f"{reason}; the actions are: {known}")])
@@ -104,12 +105,16 @@ def parse_action(action: Any, where: str = "ncco[0]") -> models.NccoAction:
     data = dict(action)
     if "from" in data:  # the SDK model calls it `from_` (a Python keyword otherwise)
         data["from_"] = data.pop("from")
+    if name == "transfer" and "conversation_id" in data:  # the docs' table spells it so
+        data.setdefault("conversationId", data.pop("conversation_id"))
+    if name == "connect" and isinstance(data.get("endpoint"), list):
+        data["endpoint"] = [_wire_to_model_keys(e) for e in data["endpoint"]]
     try:
         model = ACTION_MODELS[name].model_validate(data)
     except ValidationError as error:
         flagged = {path for path, _ in problems}
         problems += [p for p in pydantic_problems(error, where) if p[0] not in flagged]
-    except ValueError as error:  # the SDK's own model checks raise NccoActionError
+    except VoiceError as error:  # the SDK's own cross-field checks (NccoActionError)
         problems.append((where, str(error)))
     if problems:
         raise NccoError(problems)
@@ -139,6 +144,14 @@ def _platform_rules(action: dict, where: str) -> list[tuple[str, str]]:
         if len(action["endpoint"]) != 1:
             problems.append((f"{where}.endpoint", "must hold exactly one endpoint"))
     return problems
+
+
+def _wire_to_model_keys(endpoint: Any) -> Any:
+    """The websocket endpoint's `content-type` key is `contentType` in the SDK model."""
+    if isinstance(endpoint, dict) and "content-type" in endpoint:
+        endpoint = {**endpoint}
+        endpoint["contentType"] = endpoint.pop("content-type")
+    return endpoint
 
 
 def _url_array_problems(value: Any, where: str) -> list[tuple[str, str]]:

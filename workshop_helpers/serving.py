@@ -38,12 +38,16 @@ class BackgroundServer:
         self.host = host
         self.port = self._server.server_port
         self.scheme = "https" if ssl_context else "http"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
 
     @property
     def url(self) -> str:
         host = "localhost" if self.host in ("127.0.0.1", "localhost") else self.host
         return f"{self.scheme}://{host}:{self.port}"
+
+    def _serve(self) -> None:
+        # A short poll interval makes shutdown() return quickly.
+        self._server.serve_forever(poll_interval=0.05)
 
     def start(self) -> "BackgroundServer":
         self._thread.start()

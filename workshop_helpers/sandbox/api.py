@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, jsonify, request, send_file
 from pydantic import ValidationError
 from vonage_application import ApplicationConfig
+from vonage_voice.errors import VoiceError
 from vonage_voice.models import CallState, CreateCallRequest
 from werkzeug.exceptions import HTTPException
 
@@ -86,7 +87,10 @@ def create_app(sandbox: "Sandbox") -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code if error.code in ERROR_TYPES else 400
-        return api_error(ApiError(status, error.description))
+        response, status = api_error(ApiError(status, error.description))
+        if getattr(error, "valid_methods", None):  # a 405 says which methods would work
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
@@ -215,7 +219,9 @@ def create_app(sandbox: "Sandbox") -> Flask:
             config = ApplicationConfig.model_validate(body)
         except ValidationError as error:
             raise invalid(pydantic_problems(error)) from None
-        application.replace(config.model_dump(exclude_none=True, mode="json"))
+        settings = config.model_dump(exclude_none=True, mode="json")
+        raise_for_answer_timeouts(settings)
+        application.replace(settings)
         return jsonify(application.resource())
 
     def require_application(app_id):
@@ -263,7 +269,11 @@ def create_app(sandbox: "Sandbox") -> Flask:
         phone = sandbox.phone(phone_number(number))
         body = json_body(default={})
         if command == "press":
-            control(lambda: phone.press(check_digits(body.get("digits"), "digits")))
+            try:
+                digits = check_digits(body.get("digits"), "digits")
+            except PhoneError as error:
+                raise invalid([("digits", str(error))]) from None
+            control(lambda: phone.press(digits))
         elif command == "say":
             control(lambda: phone.say(body.get("text", "")))
         elif command in ("answer", "reject", "hangup"):
@@ -302,6 +312,18 @@ def json_body(default=None):
         raise ApiError(400, "The request body is not valid JSON; send a JSON object.") from None
 
 
+def raise_for_answer_timeouts(settings: dict) -> None:
+    """The SDK model allows 10 s reads on every webhook; answer URLs get 5 s at most."""
+    webhooks = settings.get("capabilities", {}).get("voice", {}).get("webhooks", {})
+    problems = [
+        (f"capabilities.voice.webhooks.{name}.socket_timeout", "must be from 1000 to 5000 ms")
+        for name in ("answer_url", "fallback_answer_url")
+        if webhooks.get(name, {}).get("socket_timeout", 1000) > 5000
+    ]
+    if problems:
+        raise invalid(problems)
+
+
 def phone_number(number: str) -> str:
     try:
         return check_number(number)
@@ -328,7 +350,7 @@ def parse_create_call(body, application) -> CallSetup:
         try:
             ncco = parse_ncco(ncco_data)
         except NccoError as error:
-            problems += error.problems
+            problems += [(name or "ncco", reason) for name, reason in error.problems]
     try:
         # The NCCO was checked above with better error paths; the model sees a placeholder.
         placeholder = {"ncco": []} if ncco_data is not None else {}
@@ -337,7 +359,7 @@ def parse_create_call(body, application) -> CallSetup:
         flagged = {name.split("[")[0] for name, _ in problems}
         problems += [p for p in pydantic_problems(error) if p[0].split("[")[0].split(".")[0] not in flagged]
         request_model = None
-    except ValueError as error:  # the SDK model's own either/or checks
+    except VoiceError as error:  # the SDK model's own either/or checks
         problems.append(("body", str(error)))
         request_model = None
 
@@ -403,7 +425,7 @@ def parse_transfer(body: dict):
         try:
             return parse_ncco(destination["ncco"])
         except NccoError as error:
-            raise invalid([(f"destination.{name}", reason) for name, reason in error.problems]) from None
+            raise invalid([(f"destination.{name or 'ncco'}", reason) for name, reason in error.problems]) from None
     if not _one_url(destination.get("url")):
         raise invalid([("destination.url", "must be an array with one URL")])
     return None
@@ -419,7 +441,7 @@ def parse_list_query(args) -> dict:
         query["status"] = args["status"]
     for name, low, high, default in (("page_size", 1, 100, 10), ("record_index", 0, None, 0)):
         value = args.get(name, str(default))
-        if not value.isdigit() or int(value) < low or (high and int(value) > high):
+        if not (value.isascii() and value.isdigit()) or int(value) < low or (high and int(value) > high):
             problems.append((name, f"must be a whole number from {low}" + (f" to {high}" if high else " up")))
         else:
             query[name] = int(value)

@@ -58,10 +58,10 @@ def verify_basic_auth(header: str | None, app: SandboxApplication) -> None:
         raise AuthError("send Basic auth with your api key and secret")
     try:
         key, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-    except ValueError:
-        raise AuthError("the Basic auth header is not valid base64") from None
-    good_key = hmac.compare_digest(key, app.api_key)
-    if not (good_key and hmac.compare_digest(secret, app.api_secret)):
+    except ValueError:  # bad base64, or bytes that are not UTF-8 text
+        raise AuthError("the Basic auth header must be base64 of api_key:api_secret") from None
+    good_key = hmac.compare_digest(key.encode(), app.api_key.encode())
+    if not (good_key and hmac.compare_digest(secret.encode(), app.api_secret.encode())):
         raise AuthError("the api key or secret is wrong")
 
 
