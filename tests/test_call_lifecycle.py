@@ -174,3 +174,21 @@ def test_state_survives_a_restart(tmp_path):
     with Sandbox(state_dir=tmp_path / "s") as second:
         assert (second.application.id, second.application.api_key, second.application.public_key_pem) == identity
         assert second.application.webhook("answer_url")["address"] == "http://localhost:1/answer"
+
+
+def test_a_taken_port_gives_a_clear_error(sandbox, tmp_path):
+    from workshop_helpers.sandbox import Sandbox
+    port = int(sandbox.api_host.rsplit(":", 1)[1])
+    with pytest.raises(OSError, match="choose another port, or port 0"):
+        Sandbox(state_dir=tmp_path / "other", port=port).start()
+
+
+def test_stop_is_idempotent_and_frees_the_port(tmp_path):
+    import socket
+    from workshop_helpers.sandbox import Sandbox
+    sandbox = Sandbox(state_dir=tmp_path / "s", speed=20).start()
+    port = int(sandbox.api_host.rsplit(":", 1)[1])
+    sandbox.stop()
+    sandbox.stop()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # free again

@@ -10,6 +10,7 @@ Debug mode is never on: the Werkzeug debugger is a remote shell.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 
@@ -30,13 +31,20 @@ class BackgroundServer:
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0,
                  ssl_context: ssl.SSLContext | None = None, name: str = "server"):
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=QuietRequestHandler,
-            ssl_context=ssl_context,
-        )
+        # Bind the socket ourselves: on a taken port werkzeug would print and sys.exit(),
+        # which kills a notebook kernel; socket.create_server raises a plain OSError.
+        listener = socket.create_server((host, port), backlog=128)
+        try:
+            self._server: BaseWSGIServer = make_server(
+                host, listener.getsockname()[1], app, threaded=True,
+                request_handler=QuietRequestHandler, ssl_context=ssl_context,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # werkzeug serves on its own duplicate of the socket
         self._server.daemon_threads = True
         self.host = host
-        self.port = self._server.server_port
+        self.port = self._server.socket.getsockname()[1]
         self.scheme = "https" if ssl_context else "http"
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
 

@@ -11,7 +11,7 @@ import argparse
 import json
 import signal
 import sys
-import threading
+import time
 
 from .service import Sandbox
 
@@ -33,15 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(sandbox.info()), flush=True)
-
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # SIGTERM stops the sandbox the way Ctrl-C does. (Setting a threading.Event from a
+    # signal handler can deadlock with a wait() in progress; an exception cannot.)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        stopping.wait()
+        print(json.dumps(sandbox.info()), flush=True)
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
-    sandbox.stop()
+    finally:
+        sandbox.stop()
     return 0
 
 

@@ -398,7 +398,9 @@ class Platform:
 
     async def _open(self) -> None:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        self.webhooks = WebhookClient(self.app, httpx.AsyncClient(limits=limits))
+        # trust_env=False: a local platform never sends webhooks through a proxy.
+        http = httpx.AsyncClient(limits=limits, trust_env=False)
+        self.webhooks = WebhookClient(self.app, http)
 
     def run(self, work: Callable[[], Any] | Any, timeout: float = 30) -> Any:
         """Run `work` (a function, or a coroutine function) on the loop; return its result.
@@ -426,9 +428,12 @@ class Platform:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=10)
+            if not self._thread.is_alive():
+                self.loop.close()
 
     async def _close(self) -> None:
-        tasks = [leg.task for leg in self.legs.values() if not leg.task.done()]
+        """Stop every task on the loop (legs, their webhooks, phones), then the client."""
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
