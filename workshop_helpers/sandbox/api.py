@@ -97,25 +97,21 @@ def create_app(sandbox: "Sandbox") -> Flask:
         log.exception("sandbox API error")
         return api_error(ApiError(500, f"The sandbox failed: {error!r}"))
 
-    def jwt_required(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            try:
-                verify_application_jwt(request.headers.get("Authorization"), application)
-            except AuthError as error:
-                raise ApiError(401, f"You did not provide correct credentials: {error}.") from None
-            return view(*args, **kwargs)
-        return wrapper
+    def requires(verify):
+        """A view decorator: `verify` the Authorization header first, 401 if it fails."""
+        def decorator(view):
+            @functools.wraps(view)
+            def wrapper(*args, **kwargs):
+                try:
+                    verify(request.headers.get("Authorization"), application)
+                except AuthError as error:
+                    raise ApiError(401, f"You did not provide correct credentials: {error}.") from None
+                return view(*args, **kwargs)
+            return wrapper
+        return decorator
 
-    def basic_auth_required(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            try:
-                verify_basic_auth(request.headers.get("Authorization"), application)
-            except AuthError as error:
-                raise ApiError(401, f"You did not provide correct credentials: {error}.") from None
-            return view(*args, **kwargs)
-        return wrapper
+    jwt_required = requires(verify_application_jwt)  # Voice API and sandbox control
+    basic_auth_required = requires(verify_basic_auth)  # Application API
 
     def find_leg(call_uuid: str):
         leg = platform.legs.get(call_uuid)
