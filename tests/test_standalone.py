@@ -28,7 +28,12 @@ def standalone(tmp_path):
         yield info
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
+        try:
+            assert process.wait(timeout=15) == 0, process.stderr.read()
+        finally:
+            if process.poll() is None:  # never leave a sandbox running behind a test
+                process.kill()
+                process.wait()
 
 
 def app_jwt(info):

@@ -13,8 +13,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-import httpx
-
 from . import media
 from .clock import iso_seconds
 from .webhooks import NccoFetchError
@@ -84,10 +82,8 @@ async def _stream_seconds(leg: "Leg", url: str) -> float:
     cache = leg.platform.stream_cache
     if url not in cache:
         try:
-            response = await leg.platform.webhooks.http.get(url, timeout=10)
-            response.raise_for_status()
-            cache[url] = media.audio_seconds(response.content)
-        except (httpx.HTTPError, ValueError) as error:
+            cache[url] = media.audio_seconds(await leg.platform.webhooks.download(url))
+        except ValueError as error:
             leg.note("platform", "error", f"could not play {url}: {error}")
             log.info("stream %s could not be played: %s", url, error)
             return 0.0

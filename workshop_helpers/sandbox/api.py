@@ -124,10 +124,10 @@ def create_app(sandbox: "Sandbox") -> Flask:
     @jwt_required
     def create_call():
         setup = parse_create_call(json_body(), application)
-        leg = platform.run(lambda: platform.place_call(setup))
+        call_uuid, conversation_uuid = platform.place_call(setup)
         return jsonify(
-            uuid=leg.uuid, status="started", direction="outbound",
-            conversation_uuid=leg.conversation_uuid,
+            uuid=call_uuid, status="started", direction="outbound",
+            conversation_uuid=conversation_uuid,
         ), 201
 
     @app.get("/v1/calls")

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-import httpx
+import aiohttp
 
 from . import actions
 from .application import SandboxApplication
@@ -72,13 +72,14 @@ class CallSetup:
 class Leg:
     """One call leg. Created and changed only on the platform's loop."""
 
-    def __init__(self, platform: "Platform", setup: CallSetup, phone: VirtualPhone):
+    def __init__(self, platform: "Platform", setup: CallSetup, phone: VirtualPhone,
+                 uuid: str | None = None, conversation_uuid: str | None = None):
         self.platform = platform
         self.clock = platform.clock
         self.setup = setup
         self.phone = phone
-        self.uuid = platform.ids.uuid()
-        self.conversation_uuid = platform.ids.conversation()
+        self.uuid = uuid or platform.ids.uuid()
+        self.conversation_uuid = conversation_uuid or platform.ids.conversation()
         self.status = "started"
         self.created_at = self.clock.now()
         self.answered_at: datetime | None = None
@@ -397,9 +398,10 @@ class Platform:
         self.loop.run_forever()
 
     async def _open(self) -> None:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        # trust_env=False: a local platform never sends webhooks through a proxy.
-        http = httpx.AsyncClient(limits=limits, trust_env=False)
+        # One pool for every webhook. trust_env stays off: a local platform never sends
+        # webhooks through a proxy from the environment.
+        connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
+        http = aiohttp.ClientSession(connector=connector, trust_env=False)
         self.webhooks = WebhookClient(self.app, http)
 
     def run(self, work: Callable[[], Any] | Any, timeout: float = 30) -> Any:
@@ -438,13 +440,24 @@ class Platform:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.webhooks is not None:
-            await self.webhooks.http.aclose()
+            await self.webhooks.http.close()
 
     # -- operations (call these on the loop, through `run`) ----------------------------
-    def place_call(self, setup: CallSetup) -> Leg:
-        """Start an outbound leg to a virtual phone."""
-        phone = self.phones.get(setup.to["number"])
-        return self._add(Leg(self, setup, phone))
+    def place_call(self, setup: CallSetup) -> tuple[str, str]:
+        """Start an outbound leg to a virtual phone; return its (uuid, conversation_uuid).
+
+        Safe from any thread, and immediate, like the real platform's 201: the leg starts
+        on the loop a moment later. Anything later queued with `run` (a GET of this call)
+        runs after it, because the loop runs callbacks in order.
+        """
+        uuid, conversation_uuid = self.ids.uuid(), self.ids.conversation()
+
+        def start():
+            phone = self.phones.get(setup.to["number"])
+            self._add(Leg(self, setup, phone, uuid, conversation_uuid))
+
+        self.loop.call_soon_threadsafe(start)
+        return uuid, conversation_uuid
 
     def receive_call(self, phone: VirtualPhone, to: str) -> Leg:
         """A virtual phone calls the application's number: an inbound leg."""

@@ -18,7 +18,7 @@ import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-import httpx
+import aiohttp
 
 from ..ncco import NccoError, parse_ncco
 from .application import SandboxApplication
@@ -84,7 +84,7 @@ class WebhookClient:
     """Sends webhooks for one application over one shared HTTP connection pool."""
 
     app: SandboxApplication
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     history: deque = field(default_factory=lambda: deque(maxlen=50_000))
 
     async def send(self, webhook: Webhook, retry: bool = False) -> Delivery:
@@ -94,17 +94,15 @@ class WebhookClient:
         for attempt in (1, 2) if retry else (1,):
             delivery.attempts = attempt
             try:
-                response = await self._request(webhook)
-            except httpx.TransportError as error:
+                status, body, content_type = await self._request(webhook)
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                 delivery.error = _describe(error)
-                if isinstance(error, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
-                    break
+                if isinstance(error, (aiohttp.InvalidURL, ValueError)):
+                    break  # a bad URL will not get better
                 continue
-            delivery.status_code = response.status_code
-            delivery.body = response.content
-            delivery.content_type = response.headers.get("content-type", "")
+            delivery.status_code, delivery.body, delivery.content_type = status, body, content_type
             delivery.error = None
-            if response.status_code not in RETRY_STATUSES:
+            if status not in RETRY_STATUSES:
                 break
         if delivery.error:
             log.info("webhook %s %s failed: %s", webhook.method, webhook.url, delivery.error)
@@ -138,8 +136,27 @@ class WebhookClient:
             )
             return _ncco_from(await self.send(retry, retry=True))
 
-    async def _request(self, webhook: Webhook) -> httpx.Response:
-        timeout = httpx.Timeout(webhook.read_timeout, connect=webhook.connect_timeout)
+    async def download(self, url: str, seconds: float = 10) -> bytes:
+        """Fetch a file the platform plays (a `stream` URL); ValueError if it cannot."""
+        try:
+            timeout = aiohttp.ClientTimeout(total=seconds)
+            async with self.http.get(url, timeout=timeout) as response:
+                if response.status != 200:
+                    raise ValueError(f"HTTP {response.status} from {url}")
+                return await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise ValueError(_describe(error)) from None
+
+    async def _request(self, webhook: Webhook) -> tuple[int, bytes, str]:
+        """One HTTP request; returns (status, body, content type).
+
+        The connect and read timeouts are the application's, and apply to the socket
+        only: time spent waiting for a free connection in our own pool is not the
+        application's fault, so it does not count against it.
+        """
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=webhook.connect_timeout, sock_read=webhook.read_timeout
+        )
         headers = {"User-Agent": "Vonage Voice API sandbox"}
         if webhook.method.upper() == "GET":
             body, params = b"", _query_params(webhook.payload)
@@ -148,14 +165,15 @@ class WebhookClient:
             headers["Content-Type"] = "application/json"
         if self.app.voice()["signed_callbacks"]:
             headers["Authorization"] = sign_webhook(body, self.app)
-        return await self.http.request(
+        async with self.http.request(
             webhook.method.upper(),
             webhook.url,
             params=params,
-            content=body or None,
+            data=body or None,
             headers=headers,
             timeout=timeout,
-        )
+        ) as response:
+            return response.status, await response.read(), response.headers.get("Content-Type", "")
 
 
 class Outbox:
@@ -230,14 +248,15 @@ def _query_params(payload: dict) -> dict:
     return params
 
 
-def _describe(error: httpx.TransportError) -> str:
-    if isinstance(error, httpx.ConnectTimeout):
+def _describe(error: Exception) -> str:
+    """The reason an error event gives for a request that got no HTTP answer."""
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
         return "Connect timed out."
-    if isinstance(error, httpx.TimeoutException):
+    if isinstance(error, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
         return "Read timed out."
-    if isinstance(error, httpx.ConnectError):
-        return f"Connection refused or unreachable ({error})."
-    if isinstance(error, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return f"Connection refused or unreachable ({error.os_error or error})."
+    if isinstance(error, (aiohttp.InvalidURL, ValueError)):
         return f"Invalid URL ({error})."
     return "Connection closed."
 
