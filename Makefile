@@ -7,8 +7,11 @@ TEST_APT_PACKAGES := curl
 
 .PHONY: lab test sandbox benchmark clean check-python system-packages
 
+# JupyterLab refuses to start as root unless told (containers often run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(VENV)/.lab-installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT)
 
 test: $(VENV)/.test-installed system-packages
 	$(BIN)/python -m pytest
