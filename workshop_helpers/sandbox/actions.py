@@ -2,9 +2,10 @@
 
 `run_ncco` runs the actions in order. Each action function returns None to go on with
 the next action, or a new NCCO (from an input or notify webhook) that replaces the rest,
-as the Voice API documents. Synchronous actions simply `await` until they are done;
-asynchronous ones (a `record` with no end condition, `talk`/`stream` with `bargeIn`,
-asynchronous `input`) start a background task on the leg and return at once.
+as the Voice API documents; an empty NCCO means nothing is left, so the platform hangs
+up. Synchronous actions simply `await` until they are done; asynchronous ones (a `record`
+with no end condition, `talk`/`stream` with `bargeIn`, asynchronous `input`) start a
+background task on the leg and return at once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Defaults the Voice API documents for `input`.
+DTMF_TIME_OUT, DTMF_MAX_DIGITS = 3, 4
+SPEECH_START_TIMEOUT, SPEECH_END_ON_SILENCE = 10, 2.0
+
 
 async def run_ncco(leg: "Leg", ncco: list) -> None:
     """Run `ncco` on `leg`; when the last action finishes, the platform hangs up."""
@@ -39,6 +44,7 @@ async def run_ncco(leg: "Leg", ncco: list) -> None:
     await _finish_prompt(leg)
 
 
+# -- talk and stream ---------------------------------------------------------------------
 async def talk(leg: "Leg", action: "models.Talk") -> None:
     seconds = media.speech_seconds(action.text)
     await _play(leg, "talk", action.text, seconds, action.loop, action.bargeIn)
@@ -52,7 +58,8 @@ async def stream(leg: "Leg", action: "models.Stream") -> None:
 
 async def _play(leg: "Leg", kind: str, text: str, seconds: float, loop: int | None,
                 barge_in: bool | None) -> None:
-    """Play a prompt; with bargeIn it plays on while the next action (an input) starts."""
+    """Play a prompt; with bargeIn it plays on while the next action (an input) starts,
+    and the caller's first key or word stops it and counts as their answer."""
     loop = 1 if loop is None else loop
 
     async def play():
@@ -64,8 +71,8 @@ async def _play(leg: "Leg", kind: str, text: str, seconds: float, loop: int | No
 
     await _finish_prompt(leg)
     if barge_in:
+        _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
         leg.prompt = leg.start_child(play())
-        leg.keep_digits = True
     else:
         await play()
 
@@ -90,6 +97,7 @@ async def _stream_seconds(leg: "Leg", url: str) -> float:
     return cache[url]
 
 
+# -- wait and notify ---------------------------------------------------------------------
 async def wait(leg: "Leg", action: "models.Wait") -> None:
     await leg.clock.sleep(action.timeout)
 
@@ -99,17 +107,18 @@ async def notify(leg: "Leg", action: "models.Notify") -> list | None:
     return await _fetch_next_ncco(leg, payload, action.eventUrl[0], action.eventMethod, "notify")
 
 
+# -- input -------------------------------------------------------------------------------
 async def input_(leg: "Leg", action: "Input") -> list | None:
+    if leg.async_input is not None:
+        leg.async_input.cancel()  # one listener for keys at a time: the newest input
     if action.mode == "asynchronous":
-        leg.start_child(_asynchronous_dtmf(leg, action))
+        leg.async_input = leg.start_child(_asynchronous_dtmf(leg, action))
         return None
 
-    keep = leg.keep_digits and leg.prompt is not None
-    leg.keep_digits = False
-    if not keep:
+    if leg.prompt is None:  # keys pressed before the input (and no bargeIn prompt) are lost
         _drain(leg.dtmf)
     heard_before = len(leg.transcript)  # speech from here on is the answer
-    leg.listening.set()
+    leg.start_listening()
     try:
         await _finish_prompt(leg)
         dtmf, speech = await _collect(leg, action, heard_before)
@@ -121,41 +130,41 @@ async def input_(leg: "Leg", action: "Input") -> list | None:
 
 
 async def _collect(leg: "Leg", action: "Input", heard_before: int) -> tuple[dict, dict]:
-    """Wait for keys and/or speech, whichever the input asked for finishes first."""
-    tasks = {}
-    if "dtmf" in action.type:
-        tasks["dtmf"] = asyncio.ensure_future(_collect_dtmf(leg, action.dtmf))
-    if "speech" in action.type:
-        tasks["speech"] = asyncio.ensure_future(_collect_speech(leg, action.speech, heard_before))
+    """Wait for keys or speech, as the input asked. The first kind used decides: once the
+    caller starts speaking, the DTMF time-out no longer runs, and the other way round."""
+    no_keys = {"digits": None, "timed_out": False}
+    no_speech = {"error": "Speech was not enabled"}
+    if action.type == ["dtmf"]:
+        return await _collect_dtmf(leg, action.dtmf), no_speech
+    if action.type == ["speech"]:
+        return no_keys, await _collect_speech(leg, action.speech, heard_before)
+
+    keys = asyncio.ensure_future(_collect_dtmf(leg, action.dtmf))
+    speaking = asyncio.ensure_future(_next_phrase(leg, heard_before))
     try:
-        done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({keys, speaking}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks.values():
+        for task in (keys, speaking):
             task.cancel()
-    dtmf = {"digits": "", "timed_out": True}
-    speech = {"error": "Speech was not enabled"}
-    if "dtmf" in tasks and tasks["dtmf"] in done:
-        dtmf = tasks["dtmf"].result()
-    if "speech" in tasks:
-        speech = tasks["speech"].result() if tasks["speech"] in done else {"results": []}
-        if "dtmf" in tasks and tasks["dtmf"] not in done:
-            dtmf = {"digits": "", "timed_out": False}
-    return dtmf, speech
+        await asyncio.wait({keys, speaking})
+    if keys.done() and not keys.cancelled():
+        return keys.result(), {"results": []}
+    return no_keys, await _collect_speech(leg, action.speech, heard_before)
 
 
 async def _collect_dtmf(leg: "Leg", options) -> dict:
     """maxDigits (default 4), submitOnHash, timeOut (default 3 s after the last key)."""
-    max_digits = options.maxDigits if options and options.maxDigits else 4
+    max_digits = options.maxDigits if options and options.maxDigits else DTMF_MAX_DIGITS
     submit_on_hash = bool(options and options.submitOnHash)
-    time_out = options.timeOut if options and options.timeOut is not None else 3
+    time_out = options.timeOut if options and options.timeOut is not None else DTMF_TIME_OUT
     digits = ""
     while True:
         try:
-            digit = await asyncio.wait_for(leg.dtmf.get(), leg.clock.real_seconds(time_out))
+            digit = await leg.clock.wait_for(leg.dtmf.get(), time_out)
         except asyncio.TimeoutError:
-            return {"digits": digits, "timed_out": True}
+            return {"digits": digits or None, "timed_out": True}
         if digit == "#" and submit_on_hash:
-            return {"digits": digits, "timed_out": False}
+            return {"digits": digits or None, "timed_out": False}
         digits += digit
         if len(digits) >= max_digits:
             return {"digits": digits, "timed_out": False}
@@ -163,13 +172,14 @@ async def _collect_dtmf(leg: "Leg", options) -> dict:
 
 async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
     """The sandbox "recognises" exactly what a virtual phone says."""
-    start_timeout = options.startTimeout if options and options.startTimeout else 10
+    start_timeout = options.startTimeout if options and options.startTimeout else SPEECH_START_TIMEOUT
+    silence = options.endOnSilence if options and options.endOnSilence else SPEECH_END_ON_SILENCE
     try:
-        await asyncio.wait_for(_next_phrase(leg, heard), leg.clock.real_seconds(start_timeout))
+        await leg.clock.wait_for(_next_phrase(leg, heard), start_timeout)
     except asyncio.TimeoutError:
         return {"results": [], "timeout_reason": "start_timeout"}
     phrase = next(e for e in leg.transcript[heard:] if e["kind"] == "said")
-    await leg.clock.sleep(phrase["seconds"] + (options.endOnSilence if options and options.endOnSilence else 2.0))
+    await leg.clock.sleep(phrase["seconds"] + silence)
     return {
         "results": [{"text": phrase["text"], "confidence": "0.95"}],
         "timeout_reason": "end_on_silence_timeout",
@@ -177,12 +187,14 @@ async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
 
 
 async def _next_phrase(leg: "Leg", seen: int) -> None:
+    """Return once the caller has said something after transcript entry `seen`."""
     while not any(e["kind"] == "said" for e in leg.transcript[seen:]):
         await leg.activity.wait()
 
 
-async def _asynchronous_dtmf(leg: "Leg", action: "models.Input") -> None:
-    """Asynchronous input: each key is its own webhook, for as long as the call lasts."""
+async def _asynchronous_dtmf(leg: "Leg", action: "Input") -> None:
+    """Asynchronous input: each key is its own webhook, until the call ends or another
+    input (or a transfer) takes over."""
     _drain(leg.dtmf)
     url = action.eventUrl[0] if action.eventUrl else None
     while True:
@@ -191,51 +203,84 @@ async def _asynchronous_dtmf(leg: "Leg", action: "models.Input") -> None:
         leg.emit(payload, url, action.eventMethod, kind="input")
 
 
+# -- record ------------------------------------------------------------------------------
 async def record(leg: "Leg", action: "models.Record") -> None:
     """Record the call; with an end condition it blocks, otherwise it runs until hangup."""
-    synchronous = any(v is not None for v in (action.endOnSilence, action.endOnKey, action.timeOut))
-    start = leg.clock.elapsed()
-    started_at = leg.clock.now()
+    recording = Recording(leg, action)
     if action.beepStart:
         leg.note("platform", "beep", "beep", seconds=0.4)
-    if not synchronous:
-        leg.start_child(_record_until_hangup(leg, action, start, started_at))
+    if not recording.synchronous:
+        leg.start_child(_record_until_hangup(recording))
         return None
     _drain(leg.dtmf)
     try:
-        await asyncio.wait_for(
-            _record_end_condition(leg, action, start),
-            leg.clock.real_seconds(action.timeOut or 7200),
-        )
+        await leg.clock.wait_for(_record_end_condition(leg, action, recording.start), action.timeOut or 7200)
     except asyncio.TimeoutError:
-        pass
+        pass  # timeOut reached
     finally:
-        _save_recording(leg, action, start, started_at)
+        await recording.save()  # also when the caller hangs up mid-recording
     return None
 
 
-async def _record_until_hangup(leg, action, start, started_at) -> None:
+class Recording:
+    """One `record` action's recording: when it started, and how to save it."""
+
+    def __init__(self, leg: "Leg", action: "models.Record"):
+        self.leg, self.action = leg, action
+        self.synchronous = any(
+            value is not None for value in (action.endOnSilence, action.endOnKey, action.timeOut)
+        )
+        self.start = leg.clock.elapsed()
+        self.started_at = leg.clock.now()
+
+    async def save(self) -> None:
+        """Write the file (in a worker thread: encoding is slow) and send the record event."""
+        leg, action = self.leg, self.action
+        end, ended_at = leg.clock.elapsed(), leg.clock.now()
+        channels = action.channels or (2 if action.split else 1)
+        audio_format = action.format or ("wav" if channels > 2 else "mp3")
+        file_id = leg.platform.ids.uuid()
+        path = leg.platform.files_dir / f"{file_id}.{audio_format}"
+        transcript = list(leg.transcript)
+        await asyncio.to_thread(
+            media.write_recording, path, transcript, self.start, end, channels, audio_format
+        )
+        payload = {
+            "start_time": iso_seconds(self.started_at),
+            "end_time": iso_seconds(ended_at),
+            "recording_url": f"{leg.platform.base_url()}/v1/files/{file_id}",
+            "recording_uuid": leg.platform.ids.uuid(),
+            "size": path.stat().st_size,
+            "conversation_uuid": leg.conversation_uuid,
+        }
+        leg.note("platform", "recording", payload["recording_url"], seconds=end - self.start)
+        url = action.eventUrl[0] if action.eventUrl else None
+        leg.emit(payload, url, action.eventMethod, kind="record")
+
+
+async def _record_until_hangup(recording: Recording) -> None:
     try:
-        await asyncio.Event().wait()
+        await asyncio.get_running_loop().create_future()  # until the leg ends
     finally:
-        _save_recording(leg, action, start, started_at)
+        await recording.save()
 
 
 async def _record_end_condition(leg: "Leg", action: "models.Record", start: float) -> None:
-    """Return when the caller presses endOnKey or stays silent for endOnSilence seconds."""
+    """Return when the caller presses endOnKey or stays silent for endOnSilence seconds;
+    with neither, never (only the record's timeOut ends it)."""
     watchers = []
     if action.endOnKey:
-        watchers.append(_until_key(leg, action.endOnKey))
+        watchers.append(asyncio.ensure_future(_until_key(leg, action.endOnKey)))
     if action.endOnSilence:
-        watchers.append(_until_silence(leg, action.endOnSilence, start))
+        watchers.append(asyncio.ensure_future(_until_silence(leg, action.endOnSilence, start)))
     if not watchers:
-        await asyncio.Event().wait()  # only timeOut ends it
-    tasks = [asyncio.ensure_future(w) for w in watchers]
+        await asyncio.get_running_loop().create_future()
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
-            task.cancel()
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.wait(watchers)
 
 
 async def _until_key(leg: "Leg", key: str) -> None:
@@ -250,32 +295,12 @@ async def _until_silence(leg: "Leg", seconds: float, start: float) -> None:
         if remaining <= 0:
             return
         try:
-            await asyncio.wait_for(leg.activity.wait(), leg.clock.real_seconds(remaining))
+            await leg.clock.wait_for(leg.activity.wait(), remaining)
         except asyncio.TimeoutError:
             pass
 
 
-def _save_recording(leg: "Leg", action: "models.Record", start: float, started_at) -> None:
-    """Write the recording file and queue the record event (no awaiting: safe on hangup)."""
-    end = leg.clock.elapsed()
-    channels = action.channels or (2 if action.split else 1)
-    audio_format = action.format or ("wav" if channels > 2 else "mp3")
-    data = media.encode(media.render(leg.transcript, start, end, channels), audio_format)
-    file_id = leg.platform.ids.uuid()
-    (leg.platform.files_dir / f"{file_id}.{audio_format}").write_bytes(data)
-    payload = {
-        "start_time": iso_seconds(started_at),
-        "end_time": iso_seconds(leg.clock.now()),
-        "recording_url": f"{leg.platform.base_url()}/v1/files/{file_id}",
-        "recording_uuid": leg.platform.ids.uuid(),
-        "size": len(data),
-        "conversation_uuid": leg.conversation_uuid,
-    }
-    leg.note("platform", "recording", payload["recording_url"], seconds=end - start)
-    url = action.eventUrl[0] if action.eventUrl else None
-    leg.emit(payload, url, action.eventMethod, kind="record")
-
-
+# -- what the sandbox does not run yet ------------------------------------------------------
 async def not_yet(leg: "Leg", action) -> None:
     """Actions that arrive in part 2 of the sandbox: say so in an error event and go on."""
     name = action.action.value
@@ -285,21 +310,20 @@ async def not_yet(leg: "Leg", action) -> None:
     )
 
 
+# -- helpers -----------------------------------------------------------------------------
 async def _fetch_next_ncco(leg: "Leg", payload: dict, url: str | None, method: str | None,
                            kind: str) -> list | None:
     """Send an event that may answer with an NCCO; None means go on with this one.
 
-    An invalid NCCO ends the call; a webhook that cannot be reached leaves the call on
-    its current NCCO (both after the documented retry and fallback).
+    An invalid NCCO ends the call (we return an empty NCCO: nothing left to run); a
+    webhook that cannot be reached leaves the call on its current NCCO. Both come after
+    the documented retry and fallback.
     """
     try:
         return await leg.fetch_ncco(payload, url, method, kind)
     except NccoFetchError as error:
         leg.emit_error(error.reason, error.detail)
-        if error.invalid:
-            leg.hang_up(by="platform")
-            await asyncio.Event().wait()  # the hangup cancels us here
-        return None
+        return [] if error.invalid else None
 
 
 def _drain(queue: asyncio.Queue) -> None:

@@ -174,7 +174,7 @@ def create_app(sandbox: "Sandbox") -> Flask:
     async def transfer_from_url(leg, url):
         webhook = Webhook(url, "GET", {**leg.base_payload()}, "answer", leg=leg.uuid)
         try:
-            ncco = await platform.webhooks.fetch_ncco(webhook)
+            ncco = await leg.outbox.fetch_ncco(webhook)  # in order with the leg's events
         except NccoFetchError as error:
             leg.emit_error(error.reason, error.detail)
             return

@@ -38,6 +38,24 @@ class Clock:
         """Wait `seconds` of virtual time."""
         await asyncio.sleep(max(0.0, seconds) / self.speed)
 
+    async def wait_for(self, awaitable, seconds: float):
+        """Await `awaitable` for at most `seconds` of virtual time; else TimeoutError.
+
+        Unlike `asyncio.wait_for` on Python 3.10 and 3.11, a cancellation (a hangup) that
+        arrives just as the awaitable finishes is never swallowed, and on time-out the
+        awaitable is cancelled and has finished before this returns.
+        """
+        task = asyncio.ensure_future(awaitable)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.real_seconds(seconds))
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+        if task in done:
+            return task.result()
+        raise asyncio.TimeoutError
+
 
 def iso_millis(moment: datetime) -> str:
     """Webhook timestamps: ISO-8601 UTC with milliseconds, `2020-07-01T20:45:35.084Z`."""

@@ -86,33 +86,37 @@ class Leg:
         self.ended_at: datetime | None = None
         self.ended = False
         self.disconnected_by: str | None = None
+        # Set by REST mute/earmuff; audio (part 2 of the sandbox) will honour them.
         self.muted = self.earmuffed = False
         self.transcript: list[dict] = []
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()
         self.listening = asyncio.Event()  # set while an input action waits for the caller
+        self.inputs_started = 0  # how many input actions have started listening
+        self._input_started = asyncio.Event()  # pulsed when one does
         self.activity = asyncio.Event()  # pulsed whenever the caller makes a sound
         self.last_activity_end = 0.0
         self.prompt: asyncio.Task | None = None  # a bargeIn talk/stream still playing
-        self.keep_digits = False  # digits pressed during a bargeIn prompt count for input
+        self.async_input: asyncio.Task | None = None  # an asynchronous input's listener
         self.outbox = Outbox(platform.webhooks)
         self._children: set[asyncio.Task] = set()
         self._ncco_task: asyncio.Task | None = None
         self._next_ncco: list | None = None
+        phone.legs.append(self)
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     # -- addresses -------------------------------------------------------------------
     @property
-    def number(self) -> str:
+    def to_number(self) -> str:
         return self.setup.to.get("number", "")
 
     @property
-    def caller(self) -> str:
+    def from_number(self) -> str:
         return self.setup.from_.get("number", "")
 
     def base_payload(self) -> dict:
         return {
-            "from": self.caller,
-            "to": self.number,
+            "from": self.from_number,
+            "to": self.to_number,
             "uuid": self.uuid,
             "conversation_uuid": self.conversation_uuid,
         }
@@ -140,15 +144,12 @@ class Leg:
         self.emit_status("started")
         on_ring = self.phone.behaviour.on_ring
         if on_ring in ("reject", "fail"):
-            self.phone.legs.append(self)
             self._fail(on_ring)
             return None
         self.emit_status("ringing")
         self.status = "ringing"
         try:
-            decision = await asyncio.wait_for(
-                self.phone.ring(self), self.clock.real_seconds(self.setup.ringing_timer)
-            )
+            decision = await self.clock.wait_for(self.phone.ring(self), self.setup.ringing_timer)
         except asyncio.TimeoutError:
             decision = "timeout"
         if decision != "answer":
@@ -161,7 +162,6 @@ class Leg:
 
     async def _receive(self) -> list | None:
         """Inbound: fetch the answer NCCO first, then the call is up."""
-        self.phone.legs.append(self)
         ncco = await self._answer_ncco()
         if ncco is None:
             return None
@@ -196,26 +196,24 @@ class Leg:
             leg=self.uuid,
         )
         try:
-            ncco = await self.outbox.fetch_ncco(webhook)
+            return await self.outbox.fetch_ncco(webhook)
         except NccoFetchError as error:
             self.emit_error(error.reason, error.detail)
             self.disconnected_by = "platform"
             return None
-        if ncco is None:  # an empty answer is no NCCO: nothing to run
-            self.emit_error("The answer webhook returned no NCCO.", f"{webhook.url} answered with an empty body")
-            self.disconnected_by = "platform"
-        return ncco
 
     async def _run_nccos(self, ncco: list) -> None:
         """Run an NCCO; a REST transfer swaps in another one (see `transfer`)."""
-        self._next_ncco = ncco
+        self._next_ncco = self._next_ncco or ncco  # a transfer during the answer webhook wins
         while self._next_ncco is not None:
             ncco, self._next_ncco = self._next_ncco, None
             self._ncco_task = asyncio.get_running_loop().create_task(actions.run_ncco(self, ncco))
             try:
                 await asyncio.wait({self._ncco_task})
             finally:
+                # On hangup: stop the action and let it clean up (a record sends its event).
                 self._ncco_task.cancel()
+                await asyncio.wait({self._ncco_task})
             if not self._ncco_task.cancelled() and self._ncco_task.exception():
                 log.error("NCCO failed on leg %s", self.uuid, exc_info=self._ncco_task.exception())
                 self.emit_error("Internal error while running the NCCO.", repr(self._ncco_task.exception()))
@@ -232,13 +230,14 @@ class Leg:
 
     def _finish(self) -> list[asyncio.Task]:
         """Send the final events and stop everything still running for this leg."""
-        if self.status in ("started", "ringing"):
-            self._fail("cancelled")
+        outbound = self.setup.direction == "outbound"
+        if outbound and self.status in ("started", "ringing"):
+            self._fail("cancelled")  # hung up before the callee answered
         self.ended_at = self.clock.now()
         self.ended = True
         if self.status != "rejected":
             self.emit_status("completed", **self._completion_fields())
-            if self.status == "answered":
+            if self.status in ("started", "answered"):
                 self.status = "completed"
         self.listening.clear()
         children = list(self._children)
@@ -270,8 +269,9 @@ class Leg:
     def transfer(self, ncco: list) -> None:
         """Replace whatever NCCO is running with `ncco` (REST transfer)."""
         self._next_ncco = ncco
-        if self._ncco_task is not None:
-            self._ncco_task.cancel()
+        for running in (self._ncco_task, self.prompt, self.async_input):
+            if running is not None:
+                running.cancel()  # the old NCCO's prompt and listener go with it
 
     # -- what the caller does ----------------------------------------------------------
     def receive_dtmf(self, digit: str) -> None:
@@ -283,7 +283,22 @@ class Leg:
 
     def receive_speech(self, phrase: str, seconds: float) -> None:
         self.note("phone", "said", phrase, seconds=seconds)
+        if self.prompt is not None:
+            self.prompt.cancel()  # bargeIn: speaking stops the prompt too
         self._pulse_activity(seconds)
+
+    # -- input actions (the phone waits for these to know when to answer) --------------
+    def start_listening(self) -> None:
+        self.inputs_started += 1
+        self.listening.set()
+        self._input_started.set()
+        self._input_started.clear()
+
+    async def next_input(self, after: int) -> int:
+        """Wait until an input numbered above `after` listens; return its number."""
+        while not (self.listening.is_set() and self.inputs_started > after):
+            await self._input_started.wait()
+        return self.inputs_started
 
     def _pulse_activity(self, seconds: float) -> None:
         self.last_activity_end = self.clock.elapsed() + seconds
@@ -308,12 +323,14 @@ class Leg:
                       kind: str = "event") -> Webhook | None:
         """A webhook to `url` (an action's eventUrl) or else the leg's event_url."""
         settings = self.platform.app.webhook("event_url") or {}
+        if not method:  # an action's own eventUrl defaults to POST; else the call's method
+            method = "POST" if url else self.setup.event_method
         url = url or self.setup.event_url
         if not url:
             return None
         return Webhook(
             url=url,
-            method=(method or self.setup.event_method or "POST").upper(),
+            method=method.upper(),
             payload={**payload, "timestamp": iso_millis(self.clock.now())},
             kind=kind,
             connect_timeout=settings.get("connect_timeout", 1000) / 1000,
@@ -341,7 +358,7 @@ class Leg:
     async def fetch_ncco(self, payload: dict, url: str | None, method: str | None,
                          kind: str) -> list | None:
         """Send an event whose answer may be an NCCO (input, notify); wait for it."""
-        webhook = self.event_webhook(payload, url, method or "POST", kind)
+        webhook = self.event_webhook(payload, url, method, kind)
         if webhook is None:
             return None
         return await self.outbox.fetch_ncco(webhook)
@@ -404,7 +421,7 @@ class Platform:
         http = aiohttp.ClientSession(connector=connector, trust_env=False)
         self.webhooks = WebhookClient(self.app, http)
 
-    def run(self, work: Callable[[], Any] | Any, timeout: float = 30) -> Any:
+    def run(self, work: Callable[[], Any], timeout: float = 30) -> Any:
         """Run `work` (a function, or a coroutine function) on the loop; return its result.
 
         This is how other threads touch call state: one thread owns it, so no locks.
@@ -442,7 +459,7 @@ class Platform:
         if self.webhooks is not None:
             await self.webhooks.http.close()
 
-    # -- operations (call these on the loop, through `run`) ----------------------------
+    # -- operations ---------------------------------------------------------------------
     def place_call(self, setup: CallSetup) -> tuple[str, str]:
         """Start an outbound leg to a virtual phone; return its (uuid, conversation_uuid).
 
@@ -460,7 +477,7 @@ class Platform:
         return uuid, conversation_uuid
 
     def receive_call(self, phone: VirtualPhone, to: str) -> Leg:
-        """A virtual phone calls the application's number: an inbound leg."""
+        """A virtual phone calls the application's number: an inbound leg (on the loop)."""
         if to != self.app.number:
             raise SandboxError(
                 f"{to} is not a number of this application; virtual phones can call "
@@ -486,10 +503,8 @@ class Platform:
         return self._add(Leg(self, setup, phone))
 
     def leg(self, uuid: str) -> Leg:
-        try:
-            return self.legs[uuid]
-        except KeyError:
-            raise KeyError(uuid) from None
+        """The leg with this uuid (KeyError if none); call on the loop."""
+        return self.legs[uuid]
 
     def _add(self, leg: Leg) -> Leg:
         self.legs[leg.uuid] = leg

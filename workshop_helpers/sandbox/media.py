@@ -55,31 +55,43 @@ def tone(frequencies: tuple[float, ...], seconds: float, volume: float = 0.3) ->
     return (wave * volume).astype(np.float32)
 
 
-def render(transcript: list[dict], start: float, end: float, channels: int = 1) -> np.ndarray:
-    """Audio of `transcript` entries between virtual times `start` and `end` (seconds)."""
-    samples = np.zeros((max(1, int((end - start) * SAMPLE_RATE)), channels), np.float32)
-    for entry in transcript:
-        offset = entry["at"] - start
-        if not 0 <= offset < end - start:
-            continue
-        if entry["kind"] == "dtmf":
-            sound = tone(DTMF_FREQUENCIES[entry["text"]], DTMF_SECONDS)
-        elif entry["kind"] == "beep":
-            sound = tone((1000,), 0.4)
-        elif entry["kind"] in ("talk", "stream", "said"):
-            sound = tone((220, 330), entry.get("seconds", 1.0), volume=0.1)
-        else:
-            continue
-        channel = 0 if entry["who"] == "phone" or channels == 1 else 1
-        first = int(offset * SAMPLE_RATE)
-        piece = sound[: len(samples) - first]
-        samples[first : first + len(piece), channel] += piece
-    return np.clip(samples, -1.0, 1.0)
+def write_recording(path, transcript: list[dict], start: float, end: float,
+                    channels: int, audio_format: str) -> None:
+    """Write the audio of `transcript` between virtual times `start` and `end` to `path`.
 
-
-def encode(samples: np.ndarray, audio_format: str) -> bytes:
-    """Encode float samples as a wav, mp3 or ogg file."""
+    It is rendered a minute at a time, so even a two-hour recording needs little memory.
+    With two or more channels the caller is on the first and the platform on the second.
+    """
     container, subtype = _SOUNDFILE_FORMATS[audio_format]
-    buffer = io.BytesIO()
-    soundfile.write(buffer, samples, SAMPLE_RATE, format=container, subtype=subtype)
-    return buffer.getvalue()
+    total = max(1, int((end - start) * SAMPLE_RATE))
+    with soundfile.SoundFile(path, "w", SAMPLE_RATE, channels, subtype, format=container) as out:
+        for first in range(0, total, BLOCK_SAMPLES):
+            block = np.zeros((min(BLOCK_SAMPLES, total - first), channels), np.float32)
+            _mix(block, transcript, start + first / SAMPLE_RATE, channels)
+            out.write(np.clip(block, -1.0, 1.0))
+
+
+BLOCK_SAMPLES = 60 * SAMPLE_RATE
+
+
+def _mix(block: np.ndarray, transcript: list[dict], block_start: float, channels: int) -> None:
+    """Add each sound that overlaps this block (the block starts at `block_start`)."""
+    for entry in transcript:
+        sound = _sound_of(entry)
+        if sound is None:
+            continue
+        offset = int(round((entry["at"] - block_start) * SAMPLE_RATE))  # may be negative
+        low, high = max(offset, 0), min(offset + len(sound), len(block))
+        if low < high:
+            channel = 0 if entry["who"] == "phone" or channels == 1 else 1
+            block[low:high, channel] += sound[low - offset : high - offset]
+
+
+def _sound_of(entry: dict) -> np.ndarray | None:
+    if entry["kind"] == "dtmf":
+        return tone(DTMF_FREQUENCIES[entry["text"]], DTMF_SECONDS)
+    if entry["kind"] == "beep":
+        return tone((1000,), 0.4)
+    if entry["kind"] in ("talk", "stream", "said"):
+        return tone((220, 330), entry.get("seconds", 1.0), volume=0.1)
+    return None

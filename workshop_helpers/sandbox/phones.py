@@ -7,7 +7,7 @@ the test numbers of other telecom APIs, so a notebook can show every call outcom
 any set-up. Any other number is an ordinary phone that answers after a second and can be
 scripted or driven by hand.
 
-Everything here runs on the platform's event loop; `PhoneHandle` (in `control.py`) is the
+Everything here runs on the platform's event loop; `PhoneHandle` (in `service.py`) is the
 thread-safe face that notebooks and the control API use.
 """
 
@@ -69,7 +69,8 @@ class Behaviour:
             raise PhoneError(f"unknown behaviour keys {sorted(unknown)}; use on_ring, answer_after, script")
         on_ring = data.get("on_ring", "answer")
         if on_ring not in ON_RING:
-            raise PhoneError(f"on_ring must be one of {', '.join(ON_RING)}, not {on_ring!r}")
+            choices = "; ".join(f"{name} ({what})" for name, what in ON_RING.items())
+            raise PhoneError(f"on_ring {on_ring!r} is not one of: {choices}")
         answer_after = data.get("answer_after", 1.0)
         if not isinstance(answer_after, (int, float)) or not 0 <= answer_after <= 120:
             raise PhoneError("answer_after is a number of seconds from 0 to 120")
@@ -90,7 +91,8 @@ def check_script(script: list) -> None:
             raise PhoneError(f"{where} must be an object with one of: {', '.join(SCRIPT_STEPS)}")
         (name, value), = step.items()
         if name not in SCRIPT_STEPS:
-            raise PhoneError(f"{where}: unknown step {name!r}; steps are {', '.join(SCRIPT_STEPS)}")
+            choices = "; ".join(f"{step} ({what})" for step, what in SCRIPT_STEPS.items())
+            raise PhoneError(f"{where}: unknown step {name!r}; the steps are: {choices}")
         if name == "wait" and not (isinstance(value, (int, float)) and value >= 0):
             raise PhoneError(f"{where}: wait takes a number of seconds")
         if name == "press":
@@ -141,8 +143,8 @@ class VirtualPhone:
         self.number = number
         self.behaviour = behaviour
         self.magic = magic
-        self.legs: list["Leg"] = []
-        self._decision: asyncio.Future | None = None
+        self.legs: list["Leg"] = []  # every call this phone has been on (the leg adds itself)
+        self._ringing: dict[str, asyncio.Future] = {}  # "manual" calls waiting for a decision
 
     @property
     def active_leg(self) -> "Leg | None":
@@ -163,8 +165,10 @@ class VirtualPhone:
 
     # -- what the platform asks of the phone ---------------------------------------
     async def ring(self, leg: "Leg") -> str:
-        """Ring; return what the person does: answer, busy, unavailable (or never)."""
-        self.legs.append(leg)
+        """Ring; return what the person does: answer, busy, unavailable or reject.
+
+        A phone that ignores the call never returns: the platform's ringing timer ends it.
+        """
         behaviour = self.behaviour
         if behaviour.on_ring == "answer":
             await leg.clock.sleep(behaviour.answer_after)
@@ -173,16 +177,17 @@ class VirtualPhone:
             await leg.clock.sleep(0.5)
             return behaviour.on_ring
         if behaviour.on_ring == "manual":
-            self._decision = asyncio.get_running_loop().create_future()
+            decision = asyncio.get_running_loop().create_future()
+            self._ringing[leg.uuid] = decision
             try:
-                return await self._decision
+                return await decision
             finally:
-                self._decision = None
-        await asyncio.Event().wait()  # "ignore": ring until the platform gives up
-        raise AssertionError("unreachable")
+                del self._ringing[leg.uuid]
+        return await asyncio.get_running_loop().create_future()  # "ignore": never decides
 
     async def converse(self, leg: "Leg") -> None:
         """Follow the script once the call is answered; then listen quietly."""
+        last_input = 0  # each await_input step waits for a new input action
         for step in self.behaviour.script:
             (name, value), = step.items()
             if name == "wait":
@@ -192,17 +197,18 @@ class VirtualPhone:
             elif name == "say":
                 await self.say(leg, value)
             elif name == "await_input":
-                await leg.listening.wait()
+                last_input = await leg.next_input(after=last_input)
             elif name == "hangup":
                 leg.hang_up(by="user")
                 return
 
     # -- what a person (or the control API) can do ---------------------------------
     def decide(self, decision: str) -> None:
-        """Answer or reject a ringing call (phones whose on_ring is "manual")."""
-        if self._decision is None or self._decision.done():
+        """Answer or reject the longest-ringing call (phones whose on_ring is "manual")."""
+        waiting = [future for future in self._ringing.values() if not future.done()]
+        if not waiting:
             raise PhoneError(f"{self.number} is not ringing with a call waiting for an answer")
-        self._decision.set_result(decision)
+        waiting[0].set_result(decision)
 
     async def press(self, leg: "Leg", digits: str) -> None:
         for digit in check_digits(digits):
@@ -210,6 +216,8 @@ class VirtualPhone:
             await leg.clock.sleep(media.DTMF_SECONDS)
 
     async def say(self, leg: "Leg", phrase: str) -> None:
+        if not isinstance(phrase, str) or not phrase.strip():
+            raise PhoneError("say takes a phrase, like \"sales please\"")
         seconds = media.speech_seconds(phrase)
         leg.receive_speech(phrase, seconds)
         await leg.clock.sleep(seconds)

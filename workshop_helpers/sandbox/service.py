@@ -11,6 +11,7 @@ workshop_helpers.sandbox` all run the sandbox through this class.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from .application import SandboxApplication
 from .clock import Clock
 from .engine import Platform
 from .ids import IdFactory
-from .phones import MAGIC_NUMBERS, Behaviour, PhoneError
+from . import media
+from .phones import MAGIC_NUMBERS, Behaviour, PhoneError, check_digits
 from .tls import LocalCA
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,8 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Hang up every call, stop the platform, free the port."""
+        """Stop the platform and free the port. Calls still up end at once, with no
+        further webhooks (as if the platform itself went away)."""
         if self.server is None:
             return
         self.server.stop()
@@ -191,10 +194,22 @@ class PhoneHandle:
 
     def press(self, digits: str) -> None:
         """Press keys on the current call (each takes a fifth of a second)."""
-        self._platform.run(lambda: self._phone.press(self._on_call(), digits))
+        check_digits(digits)
+        self._act(lambda leg: self._phone.press(leg, digits), len(digits) * 0.2)
 
     def say(self, phrase: str) -> None:
-        self._platform.run(lambda: self._phone.say(self._on_call(), phrase))
+        """Say a phrase on the current call (0.4 s a word); returns when it is said."""
+        self._act(lambda leg: self._phone.say(leg, phrase), media.speech_seconds(str(phrase)))
+
+    def _act(self, action, seconds: float) -> None:
+        """Run an action as part of the call, so that it stops when the call ends."""
+        async def act():
+            leg = self._on_call()
+            task = leg.start_child(action(leg))
+            await asyncio.wait({task})
+            if not task.cancelled() and task.exception():
+                raise task.exception()
+        self._platform.run(act, timeout=self._sandbox.clock.real_seconds(seconds) + 30)
 
     @property
     def calls(self) -> list[str]:

@@ -97,8 +97,8 @@ class WebhookClient:
                 status, body, content_type = await self._request(webhook)
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                 delivery.error = _describe(error)
-                if isinstance(error, (aiohttp.InvalidURL, ValueError)):
-                    break  # a bad URL will not get better
+                if isinstance(error, (aiohttp.InvalidURL, ValueError, aiohttp.ClientSSLError)):
+                    break  # a bad URL or certificate will not get better (not retried)
                 continue
             delivery.status_code, delivery.body, delivery.content_type = status, body, content_type
             delivery.error = None
@@ -182,10 +182,14 @@ class Outbox:
     def __init__(self, client: WebhookClient):
         self._client = client
         self._queue: asyncio.Queue = asyncio.Queue()
+        self._closed = False
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
     def post(self, webhook: Webhook) -> None:
         """Queue a status event; its answer is ignored (as the platform ignores it)."""
+        if self._closed:
+            log.error("webhook %s for leg %s sent after the leg ended: dropped", webhook.kind, webhook.leg)
+            return
         self._queue.put_nowait((self._client.send, webhook, None))
 
     async def fetch_ncco(self, webhook: Webhook) -> list | None:
@@ -196,22 +200,34 @@ class Outbox:
 
     async def close(self) -> None:
         """Deliver everything queued, then stop."""
+        self._closed = True
         self._queue.put_nowait(None)
         await self._worker
 
     async def _run(self) -> None:
         while (item := await self._queue.get()) is not None:
             send, webhook, future = item
-            try:
-                result = await send(webhook)
-            except Exception as error:  # handed to whoever waits for it
-                if future is not None and not future.done():
-                    future.set_exception(error)
-                elif not isinstance(error, NccoFetchError):
-                    log.exception("webhook to %s failed", webhook.url)
-                continue
-            if future is not None and not future.done():
-                future.set_result(result)
+            if future is None:  # a status event: send it, whatever the answer
+                try:
+                    await send(webhook)
+                except Exception:  # a bug here must not stop the leg's later events
+                    log.exception("webhook %s to %s failed", webhook.kind, webhook.url)
+            elif not future.cancelled():  # else nobody waits for it (the call ended)
+                await self._fetch_for(future, send, webhook)
+
+    @staticmethod
+    async def _fetch_for(future: asyncio.Future, send, webhook: Webhook) -> None:
+        """Fetch an NCCO for whoever waits on `future`; if they stop waiting (a hangup),
+        stop too: no retry, no fallback, and the leg's next events are not held up."""
+        request = asyncio.ensure_future(send(webhook))
+        future.add_done_callback(lambda f: request.cancel() if f.cancelled() else None)
+        await asyncio.wait({request})
+        if request.cancelled() or future.done():
+            return
+        if request.exception() is not None:
+            future.set_exception(request.exception())
+        else:
+            future.set_result(request.result())
 
 
 def _ncco_from(delivery: Delivery) -> list | None:
@@ -223,7 +239,10 @@ def _ncco_from(delivery: Delivery) -> list | None:
         reason = f"HTTP {delivery.status_code} from {url}"
         raise NccoFetchError(reason, reason)
     if not delivery.body.strip():
-        return None
+        if delivery.webhook.kind in ("answer", "fallback"):  # a call needs an NCCO to start
+            detail = f"{url} answered with an empty body; the answer webhook must return an NCCO"
+            raise NccoFetchError(SYNTAX_ERROR, detail, invalid=True)
+        return None  # input or notify: go on with the current NCCO
     if "json" not in delivery.content_type:
         detail = f"{url} answered with Content-Type {delivery.content_type or 'none'}, not application/json"
         raise NccoFetchError(SYNTAX_ERROR, detail, invalid=True)
