@@ -1,0 +1,189 @@
+"""The attendee's toolkit in sandbox mode: start/stop, handlers, verification, events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import time
+
+import jwt
+import pytest
+import requests
+from vonage_voice import Dtmf, Input, Talk
+
+import workshop_helpers as wh
+from conftest import SPEED, wait_until
+
+
+@pytest.fixture
+def ws():
+    workshop = wh.start(speed=SPEED)
+    yield workshop
+    wh.stop()
+
+
+def completed(ws, uuid):
+    def done():
+        events = ws.events
+        return "completed" in list(events[events["uuid"] == uuid]["status"])
+    wait_until(done)
+
+
+def menu(ws):
+    @ws.answer
+    def answer(call):
+        return [Talk(text="Press 1 for sales"),
+                Input(type=["dtmf"], dtmf=Dtmf(maxDigits=1), eventUrl=[ws.webhook_url("input")])]
+
+    @ws.on_input
+    def on_input(event):
+        return [Talk(text=f"You pressed {event['dtmf']['digits']}")]
+
+
+def test_a_call_answered_by_a_handler_gives_exact_events_and_calls_rows(ws):
+    menu(ws)
+    phone = ws.phone("447700900123").script(script=[{"await_input": True}, {"press": "1"}])
+    uuid = phone.call(ws.number)
+    completed(ws, uuid)
+
+    events = ws.events
+    assert list(events["kind"]) == ["answer", "event", "event", "event", "input", "event"]
+    assert list(events["status"].fillna("")) == ["", "started", "ringing", "answered", "", "completed"]
+    assert list(events["digits"].fillna("")) == ["", "", "", "", "1", ""]
+    assert set(events["uuid"]) == {uuid} and events["verified"].all()
+    assert events["refused"].isna().all() and events["handler_error"].isna().all()
+    assert (events["from"] == "447700900123").all() and (events["to"] == ws.number).all()
+
+    calls = ws.calls
+    assert len(calls) == 1
+    row = calls.iloc[0]
+    assert (row["uuid"], row["direction"], row["from"], row["to"], row["status"]) == (
+        uuid, "inbound", "447700900123", ws.number, "completed")
+    assert row["started"] <= row["ringing"] <= row["answered"] < row["completed"]
+    assert row["duration"] == int((row["completed"] - row["answered"]).total_seconds())
+    assert [e["text"] for e in phone.heard() if e["kind"] == "talk"] == ["Press 1 for sales", "You pressed 1"]
+
+
+def test_outbound_outcomes_show_in_the_calls_table(ws):
+    for number in ("447700900000", "447700900001", "447700900002"):
+        ws.client.voice.create_call({
+            "to": [{"type": "phone", "number": number}], "from_": {"type": "phone", "number": ws.number},
+            "ncco": [{"action": "talk", "text": "Hi"}], "ringing_timer": 3})
+    wait_until(lambda: len(ws.calls) == 3 and ws.calls["completed"].notna().all())
+    outcomes = dict(zip(ws.calls["to"], ws.calls["status"]))
+    assert outcomes == {"447700900000": "completed", "447700900001": "busy", "447700900002": "timeout"}
+
+
+def test_start_is_idempotent_and_stop_frees_the_ports(ws):
+    assert wh.start() is ws
+    port = int(ws.url.rsplit(":", 1)[1])
+    api_port = int(ws.sandbox.api_host.rsplit(":", 1)[1])
+    wh.stop()
+    for free in (port, api_port):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", free))
+    again = wh.start(speed=SPEED)
+    assert again is not ws and again.running
+
+
+def test_live_mode_is_not_offered_yet_and_says_so():
+    with pytest.raises(ValueError, match='use mode="sandbox"'):
+        wh.start(mode="live")
+
+
+def test_a_handler_that_raises_gets_a_500_and_the_server_keeps_serving(ws):
+    @ws.answer
+    def answer(call):
+        raise KeyError("missing")
+
+    uuid = ws.phone("447700900124").call(ws.number)
+    wait_until(lambda: ws.events["handler_error"].notna().any())
+    error_row = ws.events[ws.events["handler_error"].notna()].iloc[0]
+    assert error_row["handler_error"] == "KeyError: 'missing'"
+    assert any("Traceback" in line and "KeyError" in line for line in ws.logs)
+
+    menu(ws)  # fixed: the same server answers the next call
+    phone = ws.phone("447700900125").script(script=[{"await_input": True}, {"press": "1"}])
+    second = phone.call(ws.number)
+    completed(ws, second)
+    assert "1" in list(ws.events["digits"])
+
+
+def test_a_bad_ncco_from_a_handler_is_reported_with_its_field(ws):
+    @ws.answer
+    def answer(call):
+        return [{"action": "talk", "text": "hi"}, {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 50}}]
+
+    ws.phone("447700900126").call(ws.number)
+    wait_until(lambda: ws.events["handler_error"].notna().any())
+    error = ws.events["handler_error"].dropna().iloc[0]
+    assert "ncco[1].dtmf.maxDigits" in error
+    assert any("ncco[1].dtmf.maxDigits" in line for line in ws.logs)
+
+
+def post(ws, kind, payload, token=None):
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    return requests.post(ws.webhook_url(kind), data=body, headers=headers,
+                         proxies={"http": None, "https": None})
+
+
+def signed(ws, payload, secret=None, body=None):
+    body = body if body is not None else json.dumps(payload).encode()
+    claims = {"iat": int(time.time()), "jti": "x", "iss": "Vonage",
+              "payload_hash": hashlib.sha256(body).hexdigest()}
+    return jwt.encode(claims, secret or ws.sandbox.application.signature_secret, algorithm="HS256")
+
+
+def test_unsigned_and_forged_webhooks_are_refused_and_shown(ws):
+    fake = {"uuid": "fake", "status": "answered", "from": "1", "to": "2"}
+    assert post(ws, "event", fake).status_code == 401
+    assert post(ws, "event", fake, signed(ws, fake, secret="not the signature secret at all!!")).status_code == 401
+    tampered = signed(ws, {"status": "started"})  # signed for another body
+    assert post(ws, "event", fake, tampered).status_code == 401
+    assert post(ws, "event", fake, signed(ws, fake)).status_code == 200
+    events = ws.events
+    assert list(events["verified"]) == [False, False, False, True]
+    assert events["refused"].iloc[0].startswith("not signed")
+    assert events["refused"].iloc[1].startswith("bad signature")
+    assert "payload_hash" in events["refused"].iloc[2]
+    assert len(ws.calls) == 1  # refused events do not make calls
+
+
+def test_events_survive_a_restart_without_doubling(ws):
+    menu(ws)
+    uuid = ws.phone("447700900127").script(script=[{"await_input": True}, {"press": "1"}]).call(ws.number)
+    completed(ws, uuid)
+    before = ws.events.drop(columns=["payload"])
+    wh.stop()
+    again = wh.start(speed=SPEED)
+    after = again.events.drop(columns=["payload"])
+    assert after.equals(before)
+
+
+def test_get_webhooks_are_decoded(ws):
+    ws.sandbox.application.replace({**ws.sandbox.application.resource(), "capabilities": {"voice": {
+        **ws.sandbox.application.voice(),
+        "webhooks": {**ws.sandbox.application.voice()["webhooks"],
+                     "event_url": {"address": ws.webhook_url("event"), "http_method": "GET"}}}}})
+    menu(ws)
+    uuid = ws.phone("447700900128").script(script=[{"await_input": True}, {"press": "1"}]).call(ws.number)
+    completed(ws, uuid)
+    assert set(ws.events["kind"]) >= {"answer", "event", "input"}
+    assert ws.calls.iloc[0]["status"] == "completed"
+
+
+def test_nothing_prints_into_the_running_cell(capfd):
+    workshop = wh.start(speed=SPEED)
+    try:
+        menu(workshop)
+        uuid = workshop.phone("447700900129").script(script=[{"await_input": True}, {"press": "1"}]).call(workshop.number)
+        completed(workshop, uuid)
+        requests.get(workshop.url + "/nope", proxies={"http": None})
+    finally:
+        wh.stop()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""

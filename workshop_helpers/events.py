@@ -1,0 +1,158 @@
+"""Every webhook your server receives, kept as it arrives, and seen as pandas tables.
+
+Each request is written to a small SQLite database in the kit's state folder before your
+handler's answer goes back, so nothing is lost when a kernel restarts and nothing is
+stored twice. `events()` shows them all in order; `calls()` folds the status events into
+one row per call leg, the view you want for "what happened to my call?".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+#: Statuses that end a leg without it being answered (the leg's outcome).
+FAILURES = ("busy", "cancelled", "failed", "rejected", "timeout", "unanswered")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    method TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    verified INTEGER NOT NULL,
+    refused TEXT,
+    handler_error TEXT,
+    response_status INTEGER
+)
+"""
+
+EVENT_COLUMNS = [
+    "received_at", "kind", "uuid", "conversation_uuid", "status", "from", "to", "direction",
+    "timestamp", "digits", "speech", "recording_url", "reason", "verified", "refused",
+    "handler_error", "payload",
+]
+CALL_COLUMNS = [
+    "uuid", "conversation_uuid", "direction", "from", "to", "status",
+    "started", "ringing", "answered", "completed", "duration",
+]
+
+
+class EventStore:
+    """A durable, thread-safe log of webhooks (one SQLite file)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(SCHEMA)
+
+    def add(self, kind: str, method: str, payload: dict, verified: bool,
+            refused: str | None = None) -> int:
+        """Store one request as it arrives; returns its id (its place in the order)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO events (received_at, kind, method, payload, verified, refused)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (_now(), kind, method, json.dumps(payload), int(verified), refused),
+            )
+            return cursor.lastrowid
+
+    def answered(self, event_id: int, status: int, handler_error: str | None = None) -> None:
+        """Record what the server answered (and why a handler failed, if it did)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE events SET response_status = ?, handler_error = ? WHERE id = ?",
+                (status, handler_error, event_id),
+            )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM events")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def rows(self) -> list[dict]:
+        with self._lock:
+            cursor = self._db.execute("SELECT * FROM events ORDER BY id")
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    # -- pandas views ----------------------------------------------------------------------
+    def events(self) -> pd.DataFrame:
+        """All webhooks in the order they arrived, with the fields worth reading pulled out."""
+        records = []
+        for row in self.rows():
+            payload = json.loads(row["payload"])
+            dtmf = payload.get("dtmf") if isinstance(payload.get("dtmf"), dict) else {}
+            speech = payload.get("speech") if isinstance(payload.get("speech"), dict) else {}
+            results = speech.get("results") or []
+            records.append({
+                "received_at": pd.Timestamp(row["received_at"]),
+                "kind": row["kind"],
+                "uuid": payload.get("uuid") or payload.get("call_uuid"),
+                "conversation_uuid": payload.get("conversation_uuid"),
+                "status": payload.get("status"),
+                "from": payload.get("from"),
+                "to": payload.get("to"),
+                "direction": payload.get("direction"),
+                "timestamp": _timestamp(payload.get("timestamp")),
+                "digits": dtmf.get("digits"),
+                "speech": results[0].get("text") if results else None,
+                "recording_url": payload.get("recording_url"),
+                "reason": payload.get("reason"),
+                "verified": bool(row["verified"]),
+                "refused": row["refused"],
+                "handler_error": row["handler_error"],
+                "payload": payload,
+            })
+        return pd.DataFrame(records, columns=EVENT_COLUMNS)
+
+    def calls(self) -> pd.DataFrame:
+        """One row per call leg: who called whom, how it ended, when, and for how long.
+
+        `status` is the leg's outcome: `completed` for an answered call, otherwise the
+        reason it was not answered (busy, timeout, ...), or its latest status while live.
+        """
+        events = self.events()
+        status_events = events[events["status"].notna() & events["refused"].isna()]
+        legs = []
+        for uuid, rows in status_events.groupby("uuid", sort=False):
+            first = rows.iloc[0]
+            times = {status: stamp for status, stamp in zip(rows["status"], rows["timestamp"])}
+            statuses = list(rows["status"])
+            failures = [s for s in statuses if s in FAILURES]
+            completed = rows[rows["status"] == "completed"]
+            duration = completed.iloc[-1]["payload"].get("duration") if len(completed) else None
+            legs.append({
+                "uuid": uuid,
+                "conversation_uuid": first["conversation_uuid"],
+                "direction": first["direction"],
+                "from": first["from"],
+                "to": first["to"],
+                "status": failures[-1] if failures else statuses[-1],
+                "started": times.get("started"),
+                "ringing": times.get("ringing"),
+                "answered": times.get("answered"),
+                "completed": times.get("completed"),
+                "duration": int(duration) if duration is not None else None,
+            })
+        return pd.DataFrame(legs, columns=CALL_COLUMNS)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _timestamp(value) -> pd.Timestamp | None:
+    return pd.Timestamp(value) if isinstance(value, str) and value else None

@@ -1,0 +1,173 @@
+"""Your webhook server: the Flask app the Voice API platform calls, run in the background.
+
+The platform calls one route per kind of webhook (`/webhooks/answer`, `/webhooks/event`,
+...). For each request the server:
+1. checks the signature (an HS256 JWT whose `payload_hash` is the body's SHA-256),
+   refusing anything unsigned or forged with 401;
+2. stores the request in the event store (so it shows in `ws.events`), refused or not;
+3. calls your handler, if you wrote one for that kind, and validates the NCCO it returns
+   before it leaves (a mistake gets an error naming the field, in the log);
+4. answers: the NCCO as JSON, or an empty 200.
+A handler that raises gets a 500 and a traceback in the log; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import traceback
+from typing import Callable
+
+import jwt
+from flask import Flask, Response, request
+
+from .events import EventStore
+from .ncco import validate_ncco
+from .serving import BackgroundServer
+
+log = logging.getLogger(__name__)
+
+#: The webhooks the platform sends, and whether their answer may be an NCCO.
+KINDS = {
+    "answer": True,      # a call starts: return its NCCO
+    "event": True,       # status events (an NCCO only matters for synchronous connect)
+    "input": True,       # DTMF or speech from an input action: return the next NCCO
+    "notify": True,      # a notify action: an NCCO replaces the rest, or none to go on
+    "fallback": True,    # the answer or an event webhook failed: return an NCCO
+    "recording": False,  # a record action finished: nothing to return
+}
+
+#: What a call hears when you have not written an answer handler yet.
+DEFAULT_ANSWER = [{
+    "action": "talk",
+    "text": "Hello from the workshop. This number has no answer handler yet.",
+}]
+
+Handler = Callable[[dict], object]
+
+
+class WebhookServer:
+    """The attendee's webhook server: routes, handlers, verification, storage."""
+
+    def __init__(self, store: EventStore, signature_secret: str | None,
+                 host: str = "127.0.0.1", port: int = 0):
+        self.store = store
+        self.signature_secret = signature_secret
+        self.handlers: dict[str, Handler] = {}
+        self.app = self._create_app()
+        self._server = BackgroundServer(self.app, host, port, name="webhook-server")
+
+    @property
+    def url(self) -> str:
+        """Where this server listens, e.g. http://localhost:5000 (no trailing slash)."""
+        return self._server.url
+
+    def webhook_url(self, kind: str) -> str:
+        return f"{self.url}/webhooks/{kind}"
+
+    def start(self) -> "WebhookServer":
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def handler(self, kind: str) -> Callable[[Handler], Handler]:
+        """A decorator that makes a function the handler for one kind of webhook."""
+        if kind not in KINDS:
+            raise ValueError(f"no webhook called {kind!r}; the kinds are: {', '.join(KINDS)}")
+
+        def register(function: Handler) -> Handler:
+            self.handlers[kind] = function
+            return function
+
+        return register
+
+    # -- the Flask app ------------------------------------------------------------------------
+    def _create_app(self) -> Flask:
+        app = Flask("workshop_helpers.webhooks")
+
+        @app.route("/webhooks/<kind>", methods=["GET", "POST"])
+        def webhook(kind: str):
+            if kind not in KINDS:
+                return Response(f"No webhook called {kind}.", status=404)
+            return self._handle(kind)
+
+        @app.get("/")
+        def index():
+            routes = "\n".join(f"  /webhooks/{kind}" for kind in KINDS)
+            return Response(f"Voice API workshop webhook server. Routes:\n{routes}\n", mimetype="text/plain")
+
+        return app
+
+    def _handle(self, kind: str) -> Response:
+        body = request.get_data()
+        payload = _payload(request.method, request.args, body)
+        refused = self._refusal(request.headers.get("Authorization"), body)
+        event_id = self.store.add(kind, request.method, payload, verified=refused is None, refused=refused)
+        if refused:
+            log.warning("refused a %s webhook: %s", kind, refused)
+            self.store.answered(event_id, 401)
+            return Response(f"Refused: {refused}", status=401)
+
+        try:
+            answer = self._answer(kind, payload)
+        except Exception as error:  # the attendee's code: report it, keep serving
+            detail = "".join(traceback.format_exception(error))
+            log.error("your %s handler failed:\n%s", kind, detail)
+            self.store.answered(event_id, 500, handler_error=f"{type(error).__name__}: {error}")
+            return Response(f"The {kind} handler failed: {error}", status=500)
+        self.store.answered(event_id, 200)
+        if answer is None:
+            return Response(status=200)
+        return Response(json.dumps(answer), status=200, mimetype="application/json")
+
+    def _answer(self, kind: str, payload: dict) -> list | None:
+        """Run the handler; return a validated NCCO, or None for an empty answer."""
+        handler = self.handlers.get(kind)
+        if handler is None:
+            return DEFAULT_ANSWER if kind == "answer" else None
+        result = handler(payload)
+        if result is None or not KINDS[kind]:
+            return None
+        if not isinstance(result, (list, tuple)):
+            result = [result]  # a single action is fine: it is an NCCO of one
+        return validate_ncco(list(result))  # NccoError names the bad field
+
+    def _refusal(self, header: str | None, body: bytes) -> str | None:
+        """Why this request is not from the platform, or None if it is (signed webhooks)."""
+        if self.signature_secret is None:
+            return None
+        if not header or not header.startswith("Bearer "):
+            return "not signed (no Authorization: Bearer header)"
+        try:
+            claims = jwt.decode(header[7:], self.signature_secret, algorithms=["HS256"],
+                                options={"verify_aud": False})
+        except jwt.InvalidTokenError as error:
+            return f"bad signature ({error})"
+        expected = hashlib.sha256(body).hexdigest()
+        if not hmac.compare_digest(str(claims.get("payload_hash", "")), expected):
+            return "payload_hash does not match the body (changed on the way?)"
+        return None
+
+
+def _payload(method: str, args, body: bytes) -> dict:
+    """The webhook's data: the JSON body (POST) or the query string (GET), where nested
+    objects (dtmf, speech, payload, ...) arrive JSON-encoded and are decoded here."""
+    if method == "POST":
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return {"body": body.decode(errors="replace")}
+        return data if isinstance(data, dict) else {"body": data}
+    data = {}
+    for key, value in args.items():
+        if value[:1] in "{[":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        data[key] = value
+    return data

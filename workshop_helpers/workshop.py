@@ -1,0 +1,179 @@
+"""The workshop as one object: the platform, your webhook server, a client, your events.
+
+    import workshop_helpers as wh
+    ws = wh.start()              # sandbox mode: a local platform, no account needed
+
+    @ws.answer
+    def answer(call):
+        return [Talk(text="Hello!")]
+
+    ws.phone("447700900123").call(ws.number)
+    ws.calls                      # one row per leg
+
+`start()` brings up, in the background of the kernel, the sandbox platform and your
+webhook server, and points the application's webhooks at that server. Calling it again
+returns the running workshop; `stop()` frees every port and thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+import pandas as pd
+from vonage import Vonage
+
+from . import config
+from .events import EventStore
+from .sandbox import PhoneHandle, Sandbox
+from .server import WebhookServer
+
+log = logging.getLogger("workshop_helpers")
+
+MODES = ("sandbox",)
+
+
+class Workshop:
+    """A running workshop: see the module docstring for a tour."""
+
+    def __init__(self, mode: str = "sandbox", speed: float = 1.0):
+        if mode not in MODES:
+            raise ValueError(
+                f"mode {mode!r} is not available; use mode=\"sandbox\" (live mode, with your "
+                "Vonage account and a tunnel, comes in a later version of the kit)"
+            )
+        self.mode = mode
+        self.speed = speed
+        self.logs: deque[str] = deque(maxlen=1000)
+        self._log_handler = _RecentLines(self.logs)
+        self.sandbox: Sandbox | None = None
+        self.server: WebhookServer | None = None
+        self.store: EventStore | None = None
+        self.client: Vonage | None = None
+
+    # -- life --------------------------------------------------------------------------------
+    def start(self) -> "Workshop":
+        log.addHandler(self._log_handler)
+        log.setLevel(logging.INFO)
+        self.store = EventStore(config.home() / "events.sqlite")
+        self.sandbox = Sandbox(speed=self.speed).start()
+        try:
+            self.server = WebhookServer(self.store, self.sandbox.application.signature_secret).start()
+            self.sandbox.application.set_webhooks(
+                answer_url=self.server.webhook_url("answer"),
+                event_url=self.server.webhook_url("event"),
+                fallback_answer_url=self.server.webhook_url("fallback"),
+            )
+            self.client = self.sandbox.client()
+        except Exception:
+            self.stop()
+            raise
+        log.info("workshop started in %s mode; webhooks go to %s", self.mode, self.server.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop the webhook server and the platform, freeing their ports and threads."""
+        for part in (self.server, self.sandbox):
+            if part is not None:
+                part.stop()
+        if self.store is not None:
+            self.store.close()
+        self.server = self.sandbox = self.store = self.client = None
+        log.removeHandler(self._log_handler)
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None
+
+    def __repr__(self) -> str:
+        if not self.running:
+            return "<Workshop (stopped)>"
+        return f"<Workshop {self.mode} mode: number {self.number}, webhooks at {self.url}>"
+
+    # -- where things are ----------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The base URL the platform uses to reach your webhook server."""
+        return self.server.url
+
+    @property
+    def number(self) -> str:
+        """The application's own number: calls to it reach your answer handler."""
+        return self.sandbox.number
+
+    # -- your handlers (decorators) ------------------------------------------------------------
+    def answer(self, function):
+        """Handle the answer webhook: return the NCCO for a call that starts."""
+        return self.server.handler("answer")(function)
+
+    def on_event(self, function):
+        return self.server.handler("event")(function)
+
+    def on_input(self, function):
+        """Handle input results (DTMF, speech): return the next NCCO."""
+        return self.server.handler("input")(function)
+
+    def on_notify(self, function):
+        return self.server.handler("notify")(function)
+
+    def on_recording(self, function):
+        return self.server.handler("recording")(function)
+
+    def on_fallback(self, function):
+        return self.server.handler("fallback")(function)
+
+    def webhook_url(self, kind: str) -> str:
+        """The URL of one of your webhooks, for an action's `eventUrl`."""
+        return self.server.webhook_url(kind)
+
+    # -- phones and what happened -------------------------------------------------------------
+    def phone(self, number: str) -> PhoneHandle:
+        """A virtual phone (sandbox mode): it can call you, press keys, speak."""
+        return self.sandbox.phone(number)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """Every webhook received (and refused), in order."""
+        return self.store.events()
+
+    @property
+    def calls(self) -> pd.DataFrame:
+        """One row per call leg: from, to, direction, outcome, timings, duration."""
+        return self.store.calls()
+
+    def clear_events(self) -> None:
+        self.store.clear()
+
+
+class _RecentLines(logging.Handler):
+    """Keeps recent log lines in memory, for a log view, instead of printing them."""
+
+    def __init__(self, lines: deque):
+        super().__init__(logging.INFO)
+        self.lines = lines
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+_running: Workshop | None = None
+
+
+def start(mode: str = "sandbox", speed: float = 1.0) -> Workshop:
+    """Start the workshop (or return the one already running in this kernel)."""
+    global _running
+    if _running is not None and _running.running:
+        if _running.mode != mode:
+            raise RuntimeError(f"the workshop is running in {_running.mode} mode; call stop() first")
+        return _running
+    _running = Workshop(mode, speed).start()
+    return _running
+
+
+def stop() -> None:
+    """Stop the running workshop, if any."""
+    global _running
+    if _running is not None:
+        _running.stop()
+        _running = None
