@@ -187,3 +187,29 @@ def test_nothing_prints_into_the_running_cell(capfd):
         wh.stop()
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_per_call_views_show_digits_speech_and_recordings(ws):
+    @ws.answer
+    def answer(call):
+        return [
+            {"action": "record", "eventUrl": [ws.webhook_url("recording")]},
+            {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 2}, "eventUrl": [ws.webhook_url("input")]},
+            {"action": "input", "type": ["speech"], "eventUrl": [ws.webhook_url("input")]},
+        ]
+
+    phone = ws.phone("447700900130").script(
+        script=[{"await_input": True}, {"press": "42"}, {"await_input": True}, {"say": "sales please"}])
+    uuid = phone.call(ws.number)
+    wait_until(lambda: len(ws.recordings) == 1)
+    inputs = ws.inputs
+    assert list(inputs["uuid"]) == [uuid, uuid]
+    assert list(inputs["digits"].fillna("")) == ["42", ""]
+    assert list(inputs["speech"].fillna("")) == ["", "sales please"]
+    assert inputs["timed_out"].tolist() == [False, False]
+    assert inputs["confidence"].iloc[1] == 0.95
+    recording = ws.recordings.iloc[0]
+    assert recording["recording_url"].startswith(ws.sandbox.base_url + "/v1/files/")
+    assert recording["size"] > 0
+    kinds = list(ws.call_events(uuid)["kind"])
+    assert kinds[0] == "answer" and kinds.count("input") == 2 and kinds[-1] == "recording"

@@ -150,6 +150,48 @@ class EventStore:
         return pd.DataFrame(legs, columns=CALL_COLUMNS)
 
 
+def inputs(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per input result: the keys pressed or the words said, per leg."""
+    rows = events[(events["kind"] == "input") & events["refused"].isna()]
+    return pd.DataFrame({
+        "received_at": rows["received_at"],
+        "uuid": rows["uuid"],
+        "digits": rows["digits"],
+        "timed_out": [p.get("dtmf", {}).get("timed_out") if isinstance(p.get("dtmf"), dict) else None
+                      for p in rows["payload"]],
+        "speech": rows["speech"],
+        "confidence": [_confidence(p) for p in rows["payload"]],
+    }).reset_index(drop=True)
+
+
+def recordings(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per recording: where to download it, how big, which conversation."""
+    rows = events[events["recording_url"].notna() & events["refused"].isna()]
+    return pd.DataFrame({
+        "received_at": rows["received_at"],
+        "conversation_uuid": rows["conversation_uuid"],
+        "recording_url": rows["recording_url"],
+        "size": [p.get("size") for p in rows["payload"]],
+        "start_time": [_timestamp(p.get("start_time")) for p in rows["payload"]],
+        "end_time": [_timestamp(p.get("end_time")) for p in rows["payload"]],
+    }).reset_index(drop=True)
+
+
+def for_call(events: pd.DataFrame, uuid: str) -> pd.DataFrame:
+    """The events of one leg, plus those of its conversation that carry no leg (records)."""
+    conversation = events.loc[events["uuid"] == uuid, "conversation_uuid"]
+    mine = events["uuid"] == uuid
+    if len(conversation):
+        mine |= events["uuid"].isna() & (events["conversation_uuid"] == conversation.iloc[0])
+    return events[mine].reset_index(drop=True)
+
+
+def _confidence(payload: dict) -> float | None:
+    speech = payload.get("speech") if isinstance(payload.get("speech"), dict) else {}
+    results = speech.get("results") or []
+    return float(results[0]["confidence"]) if results and "confidence" in results[0] else None
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 

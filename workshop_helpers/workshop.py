@@ -24,7 +24,7 @@ import pandas as pd
 from vonage import Vonage
 
 from . import config
-from .events import EventStore
+from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
 from .server import WebhookServer
 
@@ -140,6 +140,20 @@ class Workshop:
     def calls(self) -> pd.DataFrame:
         """One row per call leg: from, to, direction, outcome, timings, duration."""
         return self.store.calls()
+
+    @property
+    def inputs(self) -> pd.DataFrame:
+        """One row per input result: digits pressed, words said, per leg."""
+        return inputs(self.store.events())
+
+    @property
+    def recordings(self) -> pd.DataFrame:
+        """One row per recording, with its download URL."""
+        return recordings(self.store.events())
+
+    def call_events(self, uuid: str) -> pd.DataFrame:
+        """Everything that happened on one leg (and its recordings), in order."""
+        return for_call(self.store.events(), uuid)
 
     def clear_events(self) -> None:
         self.store.clear()
