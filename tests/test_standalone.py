@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import jwt
 import pytest
@@ -34,12 +35,14 @@ def standalone(tmp_path):
             if process.poll() is None:  # never leave a sandbox running behind a test
                 process.kill()
                 process.wait()
+            process.stdout.close()
+            process.stderr.close()
 
 
 def app_jwt(info):
     now = int(time.time())
     claims = {"application_id": info["application_id"], "iat": now, "jti": str(uuidlib.uuid4()), "exp": now + 900}
-    return jwt.encode(claims, open(info["private_key_path"]).read(), algorithm="RS256")
+    return jwt.encode(claims, Path(info["private_key_path"]).read_text(), algorithm="RS256")
 
 
 def test_first_line_has_everything_a_client_needs(standalone):
@@ -82,7 +85,7 @@ def test_curl_without_the_ca_is_refused(standalone):
 def test_sdk_configured_only_with_host_and_ca_bundle(standalone, receiver, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", standalone["ca_bundle_path"])
     client = Vonage(
-        Auth(application_id=standalone["application_id"], private_key=open(standalone["private_key_path"]).read()),
+        Auth(application_id=standalone["application_id"], private_key=Path(standalone["private_key_path"]).read_text()),
         HttpClientOptions(api_host=standalone["host"]),
     )
     client.http_client._session.proxies = {"https": None}
