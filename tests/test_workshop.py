@@ -91,9 +91,9 @@ def test_start_is_idempotent_and_stop_frees_the_ports(ws):
     assert again is not ws and again.running
 
 
-def test_live_mode_is_not_offered_yet_and_says_so():
-    with pytest.raises(ValueError, match='use mode="sandbox"'):
-        wh.start(mode="live")
+def test_an_unknown_mode_says_which_exist():
+    with pytest.raises(ValueError, match='use "sandbox" or "live"'):
+        wh.start(mode="production")
 
 
 def test_a_handler_that_raises_gets_a_500_and_the_server_keeps_serving(ws):

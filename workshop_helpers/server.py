@@ -65,6 +65,10 @@ class WebhookServer:
         """Where this server listens, e.g. http://localhost:5000 (no trailing slash)."""
         return self._server.url
 
+    @property
+    def port(self) -> int:
+        return self._server.port
+
     def webhook_url(self, kind: str) -> str:
         return f"{self.url}/webhooks/{kind}"
 

@@ -2,6 +2,7 @@
 
     import workshop_helpers as wh
     ws = wh.start()              # sandbox mode: a local platform, no account needed
+    ws = wh.start(mode="live")   # live mode: your Vonage account, via an ngrok tunnel
 
     @ws.answer
     def answer(call):
@@ -10,40 +11,45 @@
     ws.phone("447700900123").call(ws.number)
     ws.calls                      # one row per leg
 
-`start()` brings up, in the background of the kernel, the sandbox platform and your
-webhook server, and points the application's webhooks at that server. Calling it again
-returns the running workshop; `stop()` frees every port and thread.
+`start()` brings up, in the background of the kernel, your webhook server and either the
+sandbox platform or (live) a tunnel to it, and points the application's webhooks at that
+server. Calling it again returns the running workshop; `stop()` frees every port, thread
+and tunnel.
 """
 
 from __future__ import annotations
 
+import getpass
 import logging
 from collections import deque
 
 import pandas as pd
-from vonage import Vonage
+from vonage import Auth, HttpClientOptions, Vonage
 
-from . import config
+from . import config, tunnel
 from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
 from .server import WebhookServer
+from .vonage_app import point_webhooks
 
 log = logging.getLogger("workshop_helpers")
 
-MODES = ("sandbox",)
+MODES = ("sandbox", "live")
 
 
 class Workshop:
     """A running workshop: see the module docstring for a tour."""
 
-    def __init__(self, mode: str = "sandbox", speed: float = 1.0):
+    def __init__(self, mode: str = "sandbox", speed: float = 1.0, ask=getpass.getpass):
         if mode not in MODES:
-            raise ValueError(
-                f"mode {mode!r} is not available; use mode=\"sandbox\" (live mode, with your "
-                "Vonage account and a tunnel, comes in a later version of the kit)"
-            )
+            raise ValueError(f"mode {mode!r} is not a mode; use \"sandbox\" or \"live\"")
         self.mode = mode
         self.speed = speed
+        self._ask = ask  # how live mode asks for a missing setting
+        self.credentials: config.LiveCredentials | None = None
+        self.public_url: str | None = None
+        self.changes: list[str] = []
+        self._tunnel_config = None
         self.logs: deque[str] = deque(maxlen=1000)
         self._log_handler = _RecentLines(self.logs)
         self.sandbox: Sandbox | None = None
@@ -55,24 +61,57 @@ class Workshop:
     def start(self) -> "Workshop":
         log.addHandler(self._log_handler)
         log.setLevel(logging.INFO)
-        self.store = EventStore(config.home() / "events.sqlite")
-        self.sandbox = Sandbox(speed=self.speed).start()
         try:
-            self.server = WebhookServer(self.store, self.sandbox.application.signature_secret).start()
-            self.sandbox.application.set_webhooks(
-                answer_url=self.server.webhook_url("answer"),
-                event_url=self.server.webhook_url("event"),
-                fallback_answer_url=self.server.webhook_url("fallback"),
-            )
-            self.client = self.sandbox.client()
+            if self.mode == "sandbox":
+                self._start_sandbox()
+            else:
+                self._start_live()
         except Exception:
             self.stop()
             raise
-        log.info("workshop started in %s mode; webhooks go to %s", self.mode, self.server.url)
+        log.info("workshop started in %s mode; webhooks go to %s", self.mode, self.url)
         return self
+
+    def _start_sandbox(self) -> None:
+        self.store = EventStore(config.home() / "events.sqlite")
+        self.sandbox = Sandbox(speed=self.speed).start()
+        self.server = WebhookServer(self.store, self.sandbox.application.signature_secret).start()
+        self.sandbox.application.set_webhooks(
+            answer_url=self.server.webhook_url("answer"),
+            event_url=self.server.webhook_url("event"),
+            fallback_answer_url=self.server.webhook_url("fallback"),
+        )
+        self.client = self.sandbox.client()
+
+    def _start_live(self) -> None:
+        """Your server, a tunnel to it, an SDK client, and the application pointed at it."""
+        self.credentials = credentials = config.live_credentials(ask=self._ask)
+        self.store = EventStore(config.home() / "events.sqlite")
+        self.server = WebhookServer(self.store, credentials.signature_secret).start()
+        self._tunnel_config = tunnel.pyngrok_config(
+            credentials.ngrok_authtoken, credentials.ngrok_path, config.home()
+        )
+        self.public_url = tunnel.open_tunnel(self.server.port, self._tunnel_config)
+        self.client = Vonage(
+            Auth(
+                application_id=credentials.application_id,
+                private_key=credentials.private_key(),
+                api_key=credentials.api_key,
+                api_secret=credentials.api_secret,
+                signature_secret=credentials.signature_secret,
+            ),
+            HttpClientOptions(api_host=credentials.api_host),
+        )
+        self.changes = point_webhooks(self.client, credentials.application_id, self.public_url)
+        print(f"Your webhook server is reachable at {self.public_url}")
+        for change in self.changes or ["The application's webhooks already point here."]:
+            print("  " + change)
 
     def stop(self) -> None:
         """Stop the webhook server and the platform, freeing their ports and threads."""
+        if self._tunnel_config is not None:
+            tunnel.close_tunnel(self._tunnel_config)
+            self._tunnel_config = None
         for part in (self.server, self.sandbox):
             if part is not None:
                 part.stop()
@@ -94,12 +133,12 @@ class Workshop:
     @property
     def url(self) -> str:
         """The base URL the platform uses to reach your webhook server."""
-        return self.server.url
+        return self.public_url or self.server.url
 
     @property
     def number(self) -> str:
         """The application's own number: calls to it reach your answer handler."""
-        return self.sandbox.number
+        return self.credentials.number if self.mode == "live" else self.sandbox.number
 
     # -- your handlers (decorators) ------------------------------------------------------------
     def answer(self, function):
@@ -124,11 +163,16 @@ class Workshop:
 
     def webhook_url(self, kind: str) -> str:
         """The URL of one of your webhooks, for an action's `eventUrl`."""
-        return self.server.webhook_url(kind)
+        return f"{self.url}/webhooks/{kind}"
 
     # -- phones and what happened -------------------------------------------------------------
     def phone(self, number: str) -> PhoneHandle:
         """A virtual phone (sandbox mode): it can call you, press keys, speak."""
+        if self.sandbox is None:
+            raise RuntimeError(
+                "virtual phones live in sandbox mode; in live mode, call "
+                f"{self.number} from a real phone"
+            )
         return self.sandbox.phone(number)
 
     @property
@@ -179,7 +223,9 @@ def start(mode: str = "sandbox", speed: float = 1.0) -> Workshop:
     global _running
     if _running is not None and _running.running:
         if _running.mode != mode:
-            raise RuntimeError(f"the workshop is running in {_running.mode} mode; call stop() first")
+            raise RuntimeError(
+                f"the workshop is running in {_running.mode} mode; call wh.stop() first"
+            )
         return _running
     _running = Workshop(mode, speed).start()
     return _running

@@ -1,0 +1,163 @@
+"""Live mode, with no internet: the sandbox plays the Vonage platform, and a loopback
+stand-in plays the ngrok agent (tests/ngrok_standin.py), driven through pyngrok's real code."""
+
+from __future__ import annotations
+
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from pyngrok import ngrok
+
+import workshop_helpers as wh
+from conftest import wait_until
+from workshop_helpers import config, tunnel
+
+TOKEN = "standin-authtoken-0123456789"
+
+
+@pytest.fixture
+def ngrok_path(tmp_path, monkeypatch):
+    """An executable `ngrok` that runs the stand-in; no proxies, a known good token."""
+    path = tmp_path / "bin" / "ngrok"
+    path.parent.mkdir()
+    standin = Path(__file__).with_name("ngrok_standin.py")
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{standin}" "$@"\n')
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("NGROK_STANDIN_TOKEN", TOKEN)
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    yield path
+    ngrok.kill(tunnel.pyngrok_config(TOKEN, str(path), config.home()))
+
+
+@pytest.fixture
+def live_env(sandbox, ngrok_path, tmp_path, monkeypatch):
+    """A .env for live mode whose 'Vonage' is the sandbox; the SDK trusts the sandbox CA."""
+    info = sandbox.info()
+    settings = {
+        "VONAGE_APPLICATION_ID": info["application_id"],
+        "VONAGE_PRIVATE_KEY_PATH": info["private_key_path"],
+        "VONAGE_API_KEY": info["api_key"],
+        "VONAGE_API_SECRET": info["api_secret"],
+        "VONAGE_SIGNATURE_SECRET": info["signature_secret"],
+        "VONAGE_NUMBER": info["number"],
+        "VONAGE_API_HOST": info["host"],
+        "NGROK_AUTHTOKEN": TOKEN,
+        "NGROK_PATH": str(ngrok_path),
+    }
+    workdir = tmp_path / "notebooks"
+    workdir.mkdir()
+    (workdir / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", info["ca_bundle_path"])
+    yield settings
+    wh.stop()
+
+
+def test_live_mode_end_to_end_through_the_tunnel(sandbox, live_env, capsys):
+    ws = wh.start(mode="live")  # the .env has every setting, so nothing is asked
+    assert wh.start(mode="live") is ws  # running the cell again reuses everything
+    assert ws.public_url.startswith("http://127.0.0.1:") and ws.url == ws.public_url
+    printed = capsys.readouterr().out
+    assert f"reachable at {ws.public_url}" in printed
+    assert f"answer_url: (not set) -> GET {ws.public_url}/webhooks/answer" in printed
+    for secret in (live_env["VONAGE_API_SECRET"], live_env["VONAGE_SIGNATURE_SECRET"], TOKEN):
+        assert secret not in printed and secret not in repr(ws.credentials)
+    assert sandbox.application.webhook("answer_url")["address"] == ws.public_url + "/webhooks/answer"
+    assert sandbox.application.webhook("event_url")["http_method"] == "POST"
+
+    @ws.answer
+    def answer(call):
+        return [{"action": "talk", "text": "Hello through the tunnel"}]
+
+    uuid = sandbox.phone("447700900131").call(ws.number)
+    wait_until(lambda: "completed" in list(ws.events["status"]))
+    assert list(ws.events["kind"]) == ["answer", "event", "event", "event", "event"]
+    assert ws.events["verified"].all()
+    assert ws.calls.iloc[0][["uuid", "direction", "status"]].tolist() == [uuid, "inbound", "completed"]
+    with pytest.raises(RuntimeError, match="real phone"):
+        ws.phone("447700900131")
+
+
+def test_running_again_reuses_the_tunnel_and_changes_nothing(sandbox, live_env, capsys):
+    ws = wh.start(mode="live")
+    first_url = ws.public_url
+    config_ = ws._tunnel_config
+    assert tunnel.open_tunnel(ws.server.port, config_) == first_url
+    assert len(ngrok.get_tunnels(config_)) == 1
+    from workshop_helpers.vonage_app import point_webhooks
+    assert point_webhooks(ws.client, ws.credentials.application_id, first_url) == []
+    ws.stop()
+
+
+def test_signed_callbacks_are_switched_on(sandbox, live_env, capsys):
+    resource = sandbox.application.resource()
+    resource["capabilities"]["voice"]["signed_callbacks"] = False
+    sandbox.application.replace(resource)
+    ws = wh.start(mode="live")
+    assert any("signed_callbacks: off -> on" in change for change in ws.changes)
+    assert sandbox.application.voice()["signed_callbacks"] is True
+    ws.stop()
+
+
+@pytest.mark.parametrize("failure, says", [
+    ("4018", "verified account"),
+    ("108", "already has an agent running"),
+    ("324", "tunnel limit"),
+    ("offline", "seems to be offline"),
+])
+def test_ngrok_failures_say_what_to_do(sandbox, live_env, monkeypatch, failure, says):
+    monkeypatch.setenv("NGROK_STANDIN_FAIL", failure)
+    with pytest.raises(tunnel.TunnelError, match=says):
+        wh.start(mode="live")
+    assert wh.workshop._running is None or not wh.workshop._running.running
+
+
+def test_a_wrong_authtoken_says_to_copy_it_again(sandbox, live_env, monkeypatch):
+    env_file = Path(".env")
+    env_file.write_text(env_file.read_text().replace(TOKEN, "wrong-token"))
+    with pytest.raises(tunnel.TunnelError, match="does not recognise your authtoken.*ERR_NGROK_105"):
+        wh.start(mode="live")
+
+
+def test_a_failed_ngrok_download_says_what_to_do(sandbox, live_env, tmp_path, monkeypatch):
+    env_file = Path(".env")
+    missing = tmp_path / "nowhere" / "ngrok"
+    env_file.write_text(env_file.read_text().replace(live_env["NGROK_PATH"], str(missing)))
+    # The real installer runs, through a proxy that goes nowhere: nothing leaves the machine.
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with pytest.raises(tunnel.TunnelError, match="could not download the ngrok agent"):
+        wh.start(mode="live")
+
+
+def test_missing_settings_are_listed_without_prompting(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name, *_ in config.LIVE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(config.ConfigError) as error:
+        config.live_credentials(ask=None)
+    for name in ("VONAGE_APPLICATION_ID", "VONAGE_PRIVATE_KEY_PATH", "NGROK_AUTHTOKEN"):
+        assert name in str(error.value)
+
+
+def test_missing_settings_are_asked_for_and_never_shown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name, *_ in config.LIVE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    asked = []
+
+    def ask(prompt):
+        asked.append(prompt.split(" ")[0])
+        return "secret-value-" + str(len(asked))
+
+    credentials = config.live_credentials(ask=ask)
+    assert asked == [name for name, _, _, required in config.LIVE_SETTINGS if required]
+    assert credentials.api_secret == "secret-value-4"
+    assert "secret-value-4" not in repr(credentials) and "***" in repr(credentials)
+    with pytest.raises(config.ConfigError, match="not a file"):
+        credentials.private_key()
