@@ -242,3 +242,18 @@ def test_verify_hs256_agrees_with_pyjwt(case):
             verify_hs256(token, secret)
     else:
         assert verify_hs256(token, secret) == expected
+
+
+def test_a_taken_port_says_what_to_do_and_leaves_nothing_running():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}.*port 0 for any free one"):
+            wh.start(speed=SPEED, port=port)
+    assert wh.workshop._running is None
+    ws = wh.start(speed=SPEED, port=port)  # free now: the same port works
+    try:
+        assert ws.url.endswith(f":{port}")
+    finally:
+        wh.stop()

@@ -33,7 +33,14 @@ class BackgroundServer:
                  ssl_context: ssl.SSLContext | None = None, name: str = "server"):
         # Bind the socket ourselves: on a taken port werkzeug would print and sys.exit(),
         # which kills a notebook kernel; socket.create_server raises a plain OSError.
-        listener = socket.create_server((host, port), backlog=128)
+        try:
+            listener = socket.create_server((host, port), backlog=128)
+        except OSError as error:
+            raise OSError(
+                error.errno,
+                f"cannot listen on {host}:{port} ({error.strerror}): another program (or "
+                "another notebook) uses it; choose another port, or port 0 for any free one",
+            ) from error
         try:
             self._server: BaseWSGIServer = make_server(
                 host, listener.getsockname()[1], app, threaded=True,

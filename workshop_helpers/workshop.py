@@ -40,11 +40,13 @@ MODES = ("sandbox", "live")
 class Workshop:
     """A running workshop: see the module docstring for a tour."""
 
-    def __init__(self, mode: str = "sandbox", speed: float = 1.0, ask=getpass.getpass):
+    def __init__(self, mode: str = "sandbox", speed: float = 1.0, port: int = 0,
+                 ask=getpass.getpass):
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not a mode; use \"sandbox\" or \"live\"")
         self.mode = mode
         self.speed = speed
+        self.port = port  # the webhook server's port; 0 picks a free one
         self._ask = ask  # how live mode asks for a missing setting
         self.credentials: config.LiveCredentials | None = None
         self.public_url: str | None = None
@@ -75,7 +77,9 @@ class Workshop:
     def _start_sandbox(self) -> None:
         self.store = EventStore(config.home() / "events.sqlite")
         self.sandbox = Sandbox(speed=self.speed).start()
-        self.server = WebhookServer(self.store, self.sandbox.application.signature_secret).start()
+        self.server = WebhookServer(
+            self.store, self.sandbox.application.signature_secret, port=self.port
+        ).start()
         self.sandbox.application.set_webhooks(
             answer_url=self.server.webhook_url("answer"),
             event_url=self.server.webhook_url("event"),
@@ -87,7 +91,7 @@ class Workshop:
         """Your server, a tunnel to it, an SDK client, and the application pointed at it."""
         self.credentials = credentials = config.live_credentials(ask=self._ask)
         self.store = EventStore(config.home() / "events.sqlite")
-        self.server = WebhookServer(self.store, credentials.signature_secret).start()
+        self.server = WebhookServer(self.store, credentials.signature_secret, port=self.port).start()
         self._tunnel_config = tunnel.pyngrok_config(
             credentials.ngrok_authtoken, credentials.ngrok_path, config.home()
         )
@@ -218,8 +222,12 @@ class _RecentLines(logging.Handler):
 _running: Workshop | None = None
 
 
-def start(mode: str = "sandbox", speed: float = 1.0) -> Workshop:
-    """Start the workshop (or return the one already running in this kernel)."""
+def start(mode: str = "sandbox", speed: float = 1.0, port: int = 0) -> Workshop:
+    """Start the workshop (or return the one already running in this kernel).
+
+    mode: "sandbox" (default) or "live"; speed: the sandbox clock's speed; port: your
+    webhook server's port (0, the default, picks a free one).
+    """
     global _running
     if _running is not None and _running.running:
         if _running.mode != mode:
@@ -227,7 +235,7 @@ def start(mode: str = "sandbox", speed: float = 1.0) -> Workshop:
                 f"the workshop is running in {_running.mode} mode; call wh.stop() first"
             )
         return _running
-    _running = Workshop(mode, speed).start()
+    _running = Workshop(mode, speed, port).start()
     return _running
 
 

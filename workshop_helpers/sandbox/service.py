@@ -58,12 +58,9 @@ class Sandbox:
                 create_app(self), self.host, self.requested_port,
                 ssl_context=self.tls.server_context(), name="sandbox-api",
             ).start()
-        except OSError as error:
+        except OSError:
             self.platform.stop()
-            raise OSError(
-                f"the sandbox cannot listen on {self.host}:{self.requested_port} ({error.strerror}); "
-                "choose another port, or port 0 for any free one"
-            ) from error
+            raise
         return self
 
     def stop(self) -> None:
