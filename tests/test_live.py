@@ -161,3 +161,10 @@ def test_missing_settings_are_asked_for_and_never_shown(tmp_path, monkeypatch):
     assert "secret-value-4" not in repr(credentials) and "***" in repr(credentials)
     with pytest.raises(config.ConfigError, match="not a file"):
         credentials.private_key()
+
+
+def test_doctor_checks_the_tunnel_and_the_application_in_live_mode(sandbox, live_env, capsys):
+    ws = wh.start(mode="live")
+    checks = {check.name: check for check in wh.doctor(ws)}
+    assert checks["tunnel"].ok and ws.public_url in checks["tunnel"].detail
+    assert checks["answer_url"].ok and checks["event_url"].ok and checks["signed webhooks"].ok

@@ -257,3 +257,30 @@ def test_a_taken_port_says_what_to_do_and_leaves_nothing_running():
         assert ws.url.endswith(f":{port}")
     finally:
         wh.stop()
+
+
+def test_doctor_finds_nothing_wrong_with_a_fresh_workshop(ws, capsys):
+    checks = wh.doctor()
+    assert all(check.ok for check in checks), [c.line() for c in checks if not c.ok]
+    names = [check.name for check in checks]
+    assert {"vonage", "widget front-end", "webhook server", "answer_url", "signed webhooks"} <= set(names)
+    assert "FIX" not in capsys.readouterr().out
+
+
+def test_doctor_says_how_to_fix_webhooks_that_point_elsewhere(ws, capsys):
+    ws.sandbox.application.set_webhooks(answer_url="http://localhost:1/old")
+    resource = ws.sandbox.application.resource()
+    resource["capabilities"]["voice"]["webhooks"]["event_url"]["http_method"] = "GET"
+    ws.sandbox.application.replace(resource)
+    bad = {check.name: check for check in wh.doctor() if not check.ok}
+    assert set(bad) == {"answer_url", "event_url"}
+    assert "points at http://localhost:1/old" in bad["answer_url"].detail
+    assert "uses GET; your server expects POST" in bad["event_url"].detail
+    assert "wh.start() again" in bad["answer_url"].fix
+    assert "FIX  answer_url" in capsys.readouterr().out
+
+
+def test_doctor_without_a_workshop_says_to_start_one():
+    wh.stop()
+    bad = [check for check in wh.doctor(show=False) if not check.ok]
+    assert [check.name for check in bad] == ["workshop"] and "wh.start()" in bad[0].fix

@@ -12,6 +12,7 @@ import logging
 # Nothing the kit logs from a background thread may print into a notebook cell.
 logging.getLogger("workshop_helpers").addHandler(logging.NullHandler())
 
-from .workshop import Workshop, start, stop  # noqa: E402 (after the logging set-up)
+from .doctor import doctor  # noqa: E402 (after the logging set-up)
+from .workshop import Workshop, start, stop  # noqa: E402
 
-__all__ = ["Workshop", "start", "stop"]
+__all__ = ["Workshop", "doctor", "start", "stop"]

@@ -1,0 +1,122 @@
+"""`wh.doctor()`: check everything the workshop needs, and say how to fix what is wrong.
+
+Each check is one small function returning a `Check`: what was checked, whether it is
+fine, and if not, the fix. The report is printed (doctor runs in your cell, not in the
+background) and returned, so tests and notebooks can look at it too.
+"""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+from dataclasses import dataclass
+from importlib import metadata
+
+from .vonage_app import ROUTES
+
+PACKAGES = ("vonage", "flask", "pandas", "ipywidgets", "pyngrok", "jupyterlab")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = "ok  " if self.ok else "FIX "
+        text = f"{mark} {self.name}" + (f": {self.detail}" if self.detail else "")
+        return text + (f"\n       -> {self.fix}" if not self.ok and self.fix else "")
+
+
+def doctor(workshop=None, show: bool = True) -> list[Check]:
+    """Check the set-up (and the running workshop, if any); print and return the report."""
+    from . import workshop as workshop_module
+
+    workshop = workshop or workshop_module._running
+    checks = [check_python(), *[check_package(name) for name in PACKAGES], check_widgets()]
+    if workshop is None or not workshop.running:
+        checks.append(Check("workshop", False, "not started", "run ws = wh.start()"))
+    else:
+        checks += [check_server(workshop)]
+        if workshop.mode == "live":
+            checks += [check_tunnel(workshop)]
+        checks += check_application(workshop)
+    if show:
+        print("\n".join(check.line() for check in checks))
+    return checks
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return Check("python", sys.version_info >= (3, 10), version,
+                 "install Python 3.10 or newer and run `make lab` again")
+
+
+def check_package(name: str) -> Check:
+    try:
+        return Check(name, True, metadata.version(name))
+    except metadata.PackageNotFoundError:
+        return Check(name, False, "not installed", "run `make lab` (it installs everything)")
+
+
+def check_widgets() -> Check:
+    """ipywidgets draws nothing in JupyterLab without its front-end extension."""
+    try:
+        return Check("widget front-end", True, "jupyterlab_widgets " + metadata.version("jupyterlab_widgets"))
+    except metadata.PackageNotFoundError:
+        return Check("widget front-end", False, "jupyterlab_widgets is missing",
+                     "pip install jupyterlab_widgets, then reload the JupyterLab page")
+
+
+def check_server(workshop) -> Check:
+    local = workshop.server.url
+    return _reachable("webhook server", local + "/", f"serving at {local}",
+                      "run wh.stop() then wh.start() to restart it", direct=True)
+
+
+def check_tunnel(workshop) -> Check:
+    return _reachable("tunnel", workshop.public_url + "/", f"{workshop.public_url} reaches your server",
+                      "run wh.stop() then wh.start(mode=\"live\") to open a new tunnel", direct=False)
+
+
+def check_application(workshop) -> list[Check]:
+    """The application's voice webhooks must point at this server's routes, methods too."""
+    application_id = (workshop.credentials.application_id if workshop.mode == "live"
+                      else workshop.sandbox.application.id)
+    try:
+        application = workshop.client.application.get_application(application_id)
+    except Exception as error:  # the SDK raises several kinds; all mean "cannot read it"
+        return [Check("application", False, f"cannot read it ({error})",
+                      "check VONAGE_API_KEY and VONAGE_API_SECRET in .env")]
+    voice = application.capabilities.voice if application.capabilities else None
+    webhooks = voice.webhooks if voice and voice.webhooks else None
+    fix = "run wh.stop() then wh.start() again: it points the webhooks at your server"
+    checks = []
+    for name, (path, method) in ROUTES.items():
+        current = getattr(webhooks, name, None) if webhooks else None
+        wanted = workshop.url + path
+        if current is None:
+            checks.append(Check(name, False, "not set", fix))
+        elif current.address != wanted:
+            checks.append(Check(name, False, f"points at {current.address}, not {wanted}", fix))
+        elif (current.http_method or method) != method:
+            checks.append(Check(name, False, f"uses {current.http_method}; your server expects {method}", fix))
+        else:
+            checks.append(Check(name, True, f"{method} {wanted}"))
+    signed = bool(voice and voice.signed_callbacks)
+    checks.append(Check("signed webhooks", signed, "on" if signed else "off", fix))
+    return checks
+
+
+def _reachable(name: str, url: str, good: str, fix: str, direct: bool) -> Check:
+    """GET `url` and expect our server's index page; `direct` skips proxies (for localhost)."""
+    opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if direct else []))
+    request = urllib.request.Request(url, headers={"ngrok-skip-browser-warning": "1"})
+    try:
+        with opener.open(request, timeout=5) as response:
+            ok = response.status == 200 and b"webhook server" in response.read()
+    except OSError as error:
+        return Check(name, False, f"{url} does not answer ({error})", fix)
+    return Check(name, ok, good if ok else f"{url} answers, but not as your server", fix)
