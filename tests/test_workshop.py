@@ -284,3 +284,22 @@ def test_doctor_without_a_workshop_says_to_start_one():
     wh.stop()
     bad = [check for check in wh.doctor(show=False) if not check.ok]
     assert [check.name for check in bad] == ["workshop"] and "wh.start()" in bad[0].fix
+
+
+def test_timeline_draws_each_leg_with_its_states_inputs_and_actions(ws):
+    menu(ws)
+    uuid = ws.phone("447700900132").script(script=[{"await_input": True}, {"press": "1"}]).call(ws.number)
+    completed(ws, uuid)
+    figure = ws.timeline(uuid)
+    axes = figure.axes[0]
+    assert [label.get_text() for label in axes.get_yticklabels()] == [f"inbound\n447700900132 → {ws.number}"]
+    texts = [text.get_text() for text in axes.texts]
+    assert {"started, ringing, answered", "completed", "input 1"} <= set(texts)
+    assert texts.count("talk") == 2 and texts.count("input") == 1  # the NCCO actions as they ran
+    assert figure._repr_png_().startswith(b"\x89PNG")
+    assert ws.timeline().axes[0].get_title() == ws.timeline(ws.calls.iloc[0]["conversation_uuid"]).axes[0].get_title()
+
+
+def test_timeline_without_calls_says_so(ws):
+    with pytest.raises(ValueError, match="no calls yet"):
+        ws.timeline()

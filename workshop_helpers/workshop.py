@@ -30,6 +30,7 @@ from . import config, tunnel
 from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
 from .server import WebhookServer
+from .timeline import timeline as draw_timeline
 from .vonage_app import point_webhooks
 
 log = logging.getLogger("workshop_helpers")
@@ -202,6 +203,28 @@ class Workshop:
     def call_events(self, uuid: str) -> pd.DataFrame:
         """Everything that happened on one leg (and its recordings), in order."""
         return for_call(self.store.events(), uuid)
+
+    def timeline(self, call: str | None = None):
+        """A picture of a call (a leg's uuid or a conversation id; the latest by default)."""
+        events = self.store.events()
+        calls = events[events["conversation_uuid"].notna()]
+        if calls.empty:
+            raise ValueError("no calls yet: make one, then ask for its timeline")
+        conversation = call if call and call.startswith("CON-") else None
+        if conversation is None:
+            rows = calls[calls["uuid"] == call] if call else calls
+            if rows.empty:
+                raise ValueError(f"no events for call {call}")
+            conversation = rows.iloc[-1]["conversation_uuid"]
+        actions = {}
+        if self.sandbox is not None:  # the platform's own record of each NCCO action
+            for uuid in calls.loc[calls["conversation_uuid"] == conversation, "uuid"].dropna().unique():
+                try:
+                    transcript = self.sandbox.transcript(uuid)
+                except KeyError:
+                    continue  # a leg from an earlier run of the sandbox
+                actions[uuid] = [(pd.Timestamp(e["time"]), e["text"]) for e in transcript if e["kind"] == "action"]
+        return draw_timeline(events, conversation, actions)
 
     def clear_events(self) -> None:
         self.store.clear()
