@@ -13,8 +13,10 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(VENV)/.lab-installed
 	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT)
 
+# The unit, integration and browser tests, and every notebook through nbval (notebook
+# kernels get a throw-away state folder, so a run never touches ~/.voice-workshop).
 test: $(VENV)/.test-installed system-packages
-	$(BIN)/python -m pytest
+	VOICE_WORKSHOP_HOME="$$(mktemp -d)" $(BIN)/python -m pytest tests notebooks --nbval-lax
 
 sandbox: $(VENV)/.lab-installed
 	$(BIN)/python -m workshop_helpers.sandbox

@@ -303,3 +303,11 @@ def test_timeline_draws_each_leg_with_its_states_inputs_and_actions(ws):
 def test_timeline_without_calls_says_so(ws):
     with pytest.raises(ValueError, match="no calls yet"):
         ws.timeline()
+
+
+def test_wait_for_returns_the_legs_events_or_says_it_timed_out(ws):
+    uuid = ws.phone("447700900133").call(ws.number)  # no answer handler: the default NCCO
+    events = ws.wait_for(uuid)
+    assert list(events["status"].dropna()) == ["started", "ringing", "answered", "completed"]
+    with pytest.raises(TimeoutError, match="did not report 'busy'"):
+        ws.wait_for(uuid, "busy", timeout=0.2)

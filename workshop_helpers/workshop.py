@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import time
 from collections import deque
 
 import pandas as pd
@@ -203,6 +204,17 @@ class Workshop:
     def call_events(self, uuid: str) -> pd.DataFrame:
         """Everything that happened on one leg (and its recordings), in order."""
         return for_call(self.store.events(), uuid)
+
+    def wait_for(self, uuid: str, status: str = "completed", timeout: float = 60) -> pd.DataFrame:
+        """Wait until leg `uuid` reports `status` (a webhook arrived); return its events."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = self.store.events()
+            mine = events[events["uuid"] == uuid]
+            if status in set(mine["status"].dropna()):
+                return mine.reset_index(drop=True)
+            time.sleep(0.05)
+        raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s; see ws.events")
 
     def timeline(self, call: str | None = None):
         """A picture of a call (a leg's uuid or a conversation id; the latest by default)."""
