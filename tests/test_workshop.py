@@ -312,3 +312,25 @@ def test_wait_for_returns_the_legs_events_or_says_it_timed_out(ws):
     assert list(events["status"].dropna()) == ["started", "ringing", "answered", "completed"]
     with pytest.raises(TimeoutError, match="did not report 'busy'"):
         ws.wait_for(uuid, "busy", timeout=0.2)
+
+
+@pytest.mark.parametrize("payload", [
+    {"uuid": "x", "status": "completed", "timestamp": "not a time"},
+    {"speech": {"results": ["not an object"]}, "dtmf": "1"},
+    {"uuid": ["a", "list"], "status": 5, "duration": "long", "size": {}},
+])
+def test_no_request_can_break_the_tables(ws, payload):
+    """Refused requests (anyone can send them) and odd payloads stay readable."""
+    assert post(ws, "input", payload).status_code == 401  # unsigned: refused, but stored
+    assert post(ws, "input", payload, signed(ws, payload)).status_code == 200
+    events = ws.events
+    assert len(events) == 2 and events["payload"].iloc[0] == payload
+    assert events["status"].iloc[0] is None or pd.isna(events["status"].iloc[0])  # refused: not read
+    ws.calls, ws.inputs, ws.recordings  # noqa: B018 (they must not raise)
+
+
+def test_a_forged_completed_event_does_not_end_a_wait(ws):
+    fake = {"uuid": "forged-leg", "status": "completed"}
+    post(ws, "event", fake)
+    with pytest.raises(TimeoutError):
+        ws.wait_for("forged-leg", timeout=0.3)

@@ -93,33 +93,26 @@ class EventStore:
 
     # -- pandas views ----------------------------------------------------------------------
     def events(self) -> pd.DataFrame:
-        """All webhooks in the order they arrived, with the fields worth reading pulled out."""
+        """All webhooks in the order they arrived, with the fields worth reading pulled out.
+
+        Fields are read only from verified requests, and defensively: a refused request
+        (anyone can send one) shows with its raw payload and can never break the tables.
+        """
         records = []
         for row in self.rows():
             payload = json.loads(row["payload"])
-            dtmf = payload.get("dtmf") if isinstance(payload.get("dtmf"), dict) else {}
-            speech = payload.get("speech") if isinstance(payload.get("speech"), dict) else {}
-            results = speech.get("results") or []
+            fields = _fields(payload) if row["verified"] else {}
             records.append({
                 "received_at": pd.Timestamp(row["received_at"]),
                 "kind": row["kind"],
-                "uuid": payload.get("uuid") or payload.get("call_uuid"),
-                "conversation_uuid": payload.get("conversation_uuid"),
-                "status": payload.get("status"),
-                "from": payload.get("from"),
-                "to": payload.get("to"),
-                "direction": payload.get("direction"),
-                "timestamp": _timestamp(payload.get("timestamp")),
-                "digits": dtmf.get("digits"),
-                "speech": results[0].get("text") if results else None,
-                "recording_url": payload.get("recording_url"),
-                "reason": payload.get("reason"),
+                **fields,
                 "verified": bool(row["verified"]),
                 "refused": row["refused"],
                 "handler_error": row["handler_error"],
                 "payload": payload,
             })
-        return pd.DataFrame(records, columns=EVENT_COLUMNS)
+        table = pd.DataFrame(records, columns=EVENT_COLUMNS)
+        return table.astype({"verified": bool})  # a usable mask even with no rows
 
     def calls(self) -> pd.DataFrame:
         """One row per call leg: who called whom, how it ended, when, and for how long.
@@ -128,7 +121,7 @@ class EventStore:
         reason it was not answered (busy, timeout, ...), or its latest status while live.
         """
         events = self.events()
-        status_events = events[events["status"].notna() & events["refused"].isna()]
+        status_events = events[events["status"].notna() & events["verified"]]
         legs = []
         for uuid, rows in status_events.groupby("uuid", sort=False):
             first = rows.iloc[0]
@@ -136,7 +129,7 @@ class EventStore:
             statuses = list(rows["status"])
             failures = [s for s in statuses if s in FAILURES]
             completed = rows[rows["status"] == "completed"]
-            duration = completed.iloc[-1]["payload"].get("duration") if len(completed) else None
+            duration = _whole_number(completed.iloc[-1]["payload"].get("duration")) if len(completed) else None
             legs.append({
                 "uuid": uuid,
                 "conversation_uuid": first["conversation_uuid"],
@@ -148,14 +141,14 @@ class EventStore:
                 "ringing": times.get("ringing"),
                 "answered": times.get("answered"),
                 "completed": times.get("completed"),
-                "duration": int(duration) if duration is not None else None,
+                "duration": duration,
             })
         return pd.DataFrame(legs, columns=CALL_COLUMNS)
 
 
 def inputs(events: pd.DataFrame) -> pd.DataFrame:
     """One row per input result: the keys pressed or the words said, per leg."""
-    rows = events[(events["kind"] == "input") & events["refused"].isna()]
+    rows = events[(events["kind"] == "input") & events["verified"]]
     return pd.DataFrame({
         "received_at": rows["received_at"],
         "uuid": rows["uuid"],
@@ -169,12 +162,12 @@ def inputs(events: pd.DataFrame) -> pd.DataFrame:
 
 def recordings(events: pd.DataFrame) -> pd.DataFrame:
     """One row per recording: where to download it, how big, which conversation."""
-    rows = events[events["recording_url"].notna() & events["refused"].isna()]
+    rows = events[events["recording_url"].notna() & events["verified"]]
     return pd.DataFrame({
         "received_at": rows["received_at"],
         "conversation_uuid": rows["conversation_uuid"],
         "recording_url": rows["recording_url"],
-        "size": [p.get("size") for p in rows["payload"]],
+        "size": [_whole_number(p.get("size")) for p in rows["payload"]],
         "start_time": [_timestamp(p.get("start_time")) for p in rows["payload"]],
         "end_time": [_timestamp(p.get("end_time")) for p in rows["payload"]],
     }).reset_index(drop=True)
@@ -182,6 +175,7 @@ def recordings(events: pd.DataFrame) -> pd.DataFrame:
 
 def for_call(events: pd.DataFrame, uuid: str) -> pd.DataFrame:
     """The events of one leg, plus those of its conversation that carry no leg (records)."""
+    events = events[events["verified"]]
     conversation = events.loc[events["uuid"] == uuid, "conversation_uuid"]
     mine = events["uuid"] == uuid
     if len(conversation):
@@ -189,10 +183,51 @@ def for_call(events: pd.DataFrame, uuid: str) -> pd.DataFrame:
     return events[mine].reset_index(drop=True)
 
 
+def _fields(payload: dict) -> dict:
+    """The columns worth reading, taken from a payload whatever shape it has."""
+    dtmf = _dict(payload.get("dtmf"))
+    speech = _dict(payload.get("speech"))
+    return {
+        "uuid": _text(payload.get("uuid") or payload.get("call_uuid")),
+        "conversation_uuid": _text(payload.get("conversation_uuid")),
+        "status": _text(payload.get("status")),
+        "from": _text(payload.get("from")),
+        "to": _text(payload.get("to")),
+        "direction": _text(payload.get("direction")),
+        "timestamp": _timestamp(payload.get("timestamp")),
+        "digits": _text(dtmf.get("digits")),
+        "speech": _text(_first_result(speech).get("text")),
+        "recording_url": _text(payload.get("recording_url")),
+        "reason": _text(payload.get("reason")),
+    }
+
+
+def _first_result(speech: dict) -> dict:
+    results = speech.get("results")
+    return _dict(results[0]) if isinstance(results, list) and results else {}
+
+
 def _confidence(payload: dict) -> float | None:
-    speech = payload.get("speech") if isinstance(payload.get("speech"), dict) else {}
-    results = speech.get("results") or []
-    return float(results[0]["confidence"]) if results and "confidence" in results[0] else None
+    value = _first_result(_dict(payload.get("speech"))).get("confidence")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _whole_number(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _now() -> str:
@@ -200,4 +235,8 @@ def _now() -> str:
 
 
 def _timestamp(value) -> pd.Timestamp | None:
-    return pd.Timestamp(value) if isinstance(value, str) and value else None
+    """A webhook's time, or None when it is missing or not a time."""
+    if not isinstance(value, str) or not value:
+        return None
+    stamp = pd.to_datetime(value, errors="coerce", utc=True)
+    return None if pd.isna(stamp) else stamp

@@ -210,7 +210,7 @@ class Workshop:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             events = self.store.events()
-            mine = events[events["uuid"] == uuid]
+            mine = events[(events["uuid"] == uuid) & events["verified"]]
             if status in set(mine["status"].dropna()):
                 return mine.reset_index(drop=True)
             time.sleep(0.05)
@@ -219,6 +219,7 @@ class Workshop:
     def timeline(self, call: str | None = None):
         """A picture of a call (a leg's uuid or a conversation id; the latest by default)."""
         events = self.store.events()
+        events = events[events["verified"]]
         calls = events[events["conversation_uuid"].notna()]
         if calls.empty:
             raise ValueError("no calls yet: make one, then ask for its timeline")
