@@ -63,7 +63,7 @@ def test_live_mode_end_to_end_through_the_tunnel(sandbox, live_env, capsys):
     assert ws.public_url.startswith("http://127.0.0.1:") and ws.url == ws.public_url
     printed = capsys.readouterr().out
     assert f"reachable at {ws.public_url}" in printed
-    assert f"answer_url: (not set) -> GET {ws.public_url}/webhooks/answer" in printed
+    assert f"answer_url: (not set) -> POST {ws.public_url}/webhooks/answer" in printed
     for secret in (live_env["VONAGE_API_SECRET"], live_env["VONAGE_SIGNATURE_SECRET"], TOKEN):
         assert secret not in printed and secret not in repr(ws.credentials)
     assert sandbox.application.webhook("answer_url")["address"] == ws.public_url + "/webhooks/answer"
@@ -168,3 +168,11 @@ def test_doctor_checks_the_tunnel_and_the_application_in_live_mode(sandbox, live
     checks = {check.name: check for check in wh.doctor(ws)}
     assert checks["tunnel"].ok and ws.public_url in checks["tunnel"].detail
     assert checks["answer_url"].ok and checks["event_url"].ok and checks["signed webhooks"].ok
+
+
+def test_a_wrong_api_secret_says_which_setting_to_fix(sandbox, live_env):
+    env_file = Path(".env")
+    env_file.write_text(env_file.read_text().replace(live_env["VONAGE_API_SECRET"], "wrong-secret"))
+    with pytest.raises(config.ConfigError, match="VONAGE_API_KEY and VONAGE_API_SECRET"):
+        wh.start(mode="live")
+    assert wh.workshop._running is None

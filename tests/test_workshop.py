@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import socket
 import time
 
@@ -80,13 +81,15 @@ def test_outbound_outcomes_show_in_the_calls_table(ws):
 
 
 def test_start_is_idempotent_and_stop_frees_the_ports(ws):
-    assert wh.start() is ws
+    assert wh.start(speed=SPEED) is ws  # re-running the cell
+    assert ws.start() is ws  # starting a running workshop changes nothing
+    with pytest.raises(RuntimeError, match=r"already running .* run wh.stop\(\) first"):
+        wh.start(speed=1)  # a different request is not silently ignored
     port = int(ws.url.rsplit(":", 1)[1])
     api_port = int(ws.sandbox.api_host.rsplit(":", 1)[1])
     wh.stop()
-    for free in (port, api_port):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", free))
+    for free in (port, api_port):  # a new server can listen there again
+        socket.create_server(("127.0.0.1", free)).close()
     again = wh.start(speed=SPEED)
     assert again is not ws and again.running
 
@@ -181,8 +184,20 @@ def test_get_webhooks_are_decoded(ws):
     assert ws.calls.iloc[0]["status"] == "completed"
 
 
-def test_nothing_prints_into_the_running_cell(capfd):
+def test_nothing_prints_into_the_running_cell(capfd, monkeypatch):
+    # Without handlers on the root logger (as in a kernel; pytest adds its own), any
+    # library message from a background thread would reach stderr through logging's
+    # last resort. Provoke one: a handler whose SDK call fails (the vonage logger warns).
+    monkeypatch.setattr(logging.root, "handlers", [])
     workshop = wh.start(speed=SPEED)
+
+    @workshop.on_event
+    def on_event(event):
+        try:
+            workshop.client.voice.get_call("no-such-call")
+        except Exception:
+            pass
+
     try:
         menu(workshop)
         uuid = workshop.phone("447700900129").script(script=[{"await_input": True}, {"press": "1"}]).call(workshop.number)
@@ -334,3 +349,35 @@ def test_a_forged_completed_event_does_not_end_a_wait(ws):
     post(ws, "event", fake)
     with pytest.raises(TimeoutError):
         ws.wait_for("forged-leg", timeout=0.3)
+
+
+def test_ctrl_c_during_start_leaves_nothing_running(monkeypatch):
+    import workshop_helpers.workshop as module
+    started = []
+
+    def interrupted(*args, **kwargs):
+        started.append(True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "point_webhooks", interrupted)  # the last step of a start
+    with pytest.raises(KeyboardInterrupt):
+        wh.start(speed=SPEED)
+    assert started and module._running is None
+    names = {thread.name for thread in __import__("threading").enumerate()}
+    assert not names & {"webhook-server", "sandbox-api", "sandbox-platform"}
+
+
+def test_a_stopped_workshop_says_so(ws):
+    wh.stop()
+    for use in (lambda: ws.events, lambda: ws.url, lambda: ws.answer(lambda call: None)):
+        with pytest.raises(RuntimeError, match="stopped; run ws = wh.start"):
+            use()
+
+
+def test_a_stale_token_is_refused(ws):
+    payload = {"uuid": "x", "status": "started"}
+    body = json.dumps(payload).encode()
+    old = {"iat": int(time.time()) - 3600, "payload_hash": hashlib.sha256(body).hexdigest()}
+    token = jwt.encode(old, ws.sandbox.application.signature_secret, algorithm="HS256")
+    assert post(ws, "event", payload, token).status_code == 401
+    assert "stale" in ws.events["refused"].iloc[0]

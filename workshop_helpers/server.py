@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import traceback
 from typing import Callable
 
@@ -47,6 +48,9 @@ DEFAULT_ANSWER = [{
 }]
 
 Handler = Callable[[dict], object]
+
+#: How far a webhook token's `iat` may be from now: older ones may be replays.
+MAX_TOKEN_AGE = 600
 
 
 class WebhookServer:
@@ -154,6 +158,9 @@ class WebhookServer:
         expected = hashlib.sha256(body).hexdigest()
         if not hmac.compare_digest(str(claims.get("payload_hash", "")), expected):
             return "payload_hash does not match the body (changed on the way?)"
+        issued = claims.get("iat")
+        if not isinstance(issued, (int, float)) or abs(time.time() - issued) > MAX_TOKEN_AGE:
+            return "the token is stale or from the future (a replay? or check this machine's clock)"
         return None
 
 

@@ -12,10 +12,11 @@ from vonage import Vonage
 from vonage_application import ApplicationConfig
 
 #: Where each voice webhook should point (below the public URL), and with which method.
+#: POST for all: the signature's payload_hash covers a POST body, but not a GET query.
 ROUTES = {
-    "answer_url": ("/webhooks/answer", "GET"),
+    "answer_url": ("/webhooks/answer", "POST"),
     "event_url": ("/webhooks/event", "POST"),
-    "fallback_answer_url": ("/webhooks/fallback", "GET"),
+    "fallback_answer_url": ("/webhooks/fallback", "POST"),
 }
 
 

@@ -26,6 +26,8 @@ from collections import deque
 
 import pandas as pd
 from vonage import Auth, HttpClientOptions, Vonage
+from vonage_http_client.errors import AuthenticationError, NotFoundError
+from vonage_jwt.errors import VonageJwtError
 
 from . import config, tunnel
 from .events import EventStore, for_call, inputs, recordings
@@ -37,6 +39,9 @@ from .vonage_app import point_webhooks
 log = logging.getLogger("workshop_helpers")
 
 MODES = ("sandbox", "live")
+
+#: Loggers whose messages (from background threads too) go to ws.logs, not to a cell.
+CAPTURED_LOGGERS = ("workshop_helpers", "vonage", "pyngrok", "werkzeug")
 
 
 class Workshop:
@@ -63,16 +68,19 @@ class Workshop:
 
     # -- life --------------------------------------------------------------------------------
     def start(self) -> "Workshop":
-        log.addHandler(self._log_handler)
-        log.setLevel(logging.INFO)
+        """Start every part; if any part fails (or you press stop), stop what started."""
+        if self.running:
+            return self
+        self._capture_logs()
         try:
             if self.mode == "sandbox":
                 self._start_sandbox()
             else:
                 self._start_live()
-        except Exception:
+        except BaseException:  # Ctrl-C during a slow start must clean up too
             self.stop()
             raise
+        _set_running(self)
         log.info("workshop started in %s mode; webhooks go to %s", self.mode, self.url)
         return self
 
@@ -82,12 +90,9 @@ class Workshop:
         self.server = WebhookServer(
             self.store, self.sandbox.application.signature_secret, port=self.port
         ).start()
-        self.sandbox.application.set_webhooks(
-            answer_url=self.server.webhook_url("answer"),
-            event_url=self.server.webhook_url("event"),
-            fallback_answer_url=self.server.webhook_url("fallback"),
-        )
         self.client = self.sandbox.client()
+        # The same Application API call as live mode: it also repairs methods and signing.
+        self.changes = point_webhooks(self.client, self.sandbox.application.id, self.server.url)
 
     def _start_live(self) -> None:
         """Your server, a tunnel to it, an SDK client, and the application pointed at it."""
@@ -108,23 +113,68 @@ class Workshop:
             ),
             HttpClientOptions(api_host=credentials.api_host),
         )
-        self.changes = point_webhooks(self.client, credentials.application_id, self.public_url)
+        try:
+            self.changes = point_webhooks(self.client, credentials.application_id, self.public_url)
+        except AuthenticationError:
+            raise config.ConfigError(
+                "Vonage did not accept VONAGE_API_KEY and VONAGE_API_SECRET: copy them again "
+                "from the dashboard's API settings into .env"
+            ) from None
+        except NotFoundError:
+            raise config.ConfigError(
+                f"Vonage has no application {credentials.application_id} for this account: "
+                "check VONAGE_APPLICATION_ID in .env (the dashboard's Applications page)"
+            ) from None
+        except VonageJwtError:
+            raise config.ConfigError(
+                "VONAGE_PRIVATE_KEY_PATH is not a usable private key: download private.key "
+                "again from your application's page and point VONAGE_PRIVATE_KEY_PATH at it"
+            ) from None
         print(f"Your webhook server is reachable at {self.public_url}")
         for change in self.changes or ["The application's webhooks already point here."]:
             print("  " + change)
 
     def stop(self) -> None:
-        """Stop the webhook server and the platform, freeing their ports and threads."""
-        if self._tunnel_config is not None:
-            tunnel.close_tunnel(self._tunnel_config)
-            self._tunnel_config = None
-        for part in (self.server, self.sandbox):
-            if part is not None:
-                part.stop()
-        if self.store is not None:
-            self.store.close()
+        """Stop the platform, the tunnel and the webhook server, freeing ports and threads.
+
+        Each part is stopped even if stopping another fails.
+        """
+        for stop_part in (
+            self.sandbox and self.sandbox.stop,  # first: no more webhooks on their way
+            self._tunnel_config and (lambda: tunnel.close_tunnel(self._tunnel_config)),
+            self.server and self.server.stop,
+            self.store and self.store.close,
+        ):
+            if stop_part:
+                try:
+                    stop_part()
+                except Exception:
+                    log.exception("while stopping the workshop")
         self.server = self.sandbox = self.store = self.client = None
-        log.removeHandler(self._log_handler)
+        self._tunnel_config = self.public_url = None
+        self._release_logs()
+        _set_running(None, if_current=self)
+
+    def _capture_logs(self) -> None:
+        """Send the kit's and its libraries' log messages to ws.logs, never to a cell."""
+        self._propagate = {}
+        for name in CAPTURED_LOGGERS:
+            logger = logging.getLogger(name)
+            self._propagate[name] = logger.propagate
+            logger.addHandler(self._log_handler)
+            logger.propagate = False
+        logging.getLogger("workshop_helpers").setLevel(logging.INFO)
+
+    def _release_logs(self) -> None:
+        for name, propagate in getattr(self, "_propagate", {}).items():
+            logger = logging.getLogger(name)
+            logger.removeHandler(self._log_handler)
+            logger.propagate = propagate
+        self._propagate = {}
+
+    def _require_running(self) -> None:
+        if not self.running:
+            raise RuntimeError("this workshop is stopped; run ws = wh.start() to start again")
 
     @property
     def running(self) -> bool:
@@ -139,33 +189,39 @@ class Workshop:
     @property
     def url(self) -> str:
         """The base URL the platform uses to reach your webhook server."""
+        self._require_running()
         return self.public_url or self.server.url
 
     @property
     def number(self) -> str:
         """The application's own number: calls to it reach your answer handler."""
+        self._require_running()
         return self.credentials.number if self.mode == "live" else self.sandbox.number
 
     # -- your handlers (decorators) ------------------------------------------------------------
     def answer(self, function):
         """Handle the answer webhook: return the NCCO for a call that starts."""
-        return self.server.handler("answer")(function)
+        return self._handler("answer", function)
 
     def on_event(self, function):
-        return self.server.handler("event")(function)
+        return self._handler("event", function)
 
     def on_input(self, function):
         """Handle input results (DTMF, speech): return the next NCCO."""
-        return self.server.handler("input")(function)
+        return self._handler("input", function)
 
     def on_notify(self, function):
-        return self.server.handler("notify")(function)
+        return self._handler("notify", function)
 
     def on_recording(self, function):
-        return self.server.handler("recording")(function)
+        return self._handler("recording", function)
 
     def on_fallback(self, function):
-        return self.server.handler("fallback")(function)
+        return self._handler("fallback", function)
+
+    def _handler(self, kind: str, function):
+        self._require_running()
+        return self.server.handler(kind)(function)
 
     def webhook_url(self, kind: str) -> str:
         """The URL of one of your webhooks, for an action's `eventUrl`."""
@@ -174,6 +230,7 @@ class Workshop:
     # -- phones and what happened -------------------------------------------------------------
     def phone(self, number: str) -> PhoneHandle:
         """A virtual phone (sandbox mode): it can call you, press keys, speak."""
+        self._require_running()
         if self.sandbox is None:
             raise RuntimeError(
                 "virtual phones live in sandbox mode; in live mode, call "
@@ -184,29 +241,35 @@ class Workshop:
     @property
     def events(self) -> pd.DataFrame:
         """Every webhook received (and refused), in order."""
+        self._require_running()
         return self.store.events()
 
     @property
     def calls(self) -> pd.DataFrame:
         """One row per call leg: from, to, direction, outcome, timings, duration."""
+        self._require_running()
         return self.store.calls()
 
     @property
     def inputs(self) -> pd.DataFrame:
         """One row per input result: digits pressed, words said, per leg."""
+        self._require_running()
         return inputs(self.store.events())
 
     @property
     def recordings(self) -> pd.DataFrame:
         """One row per recording, with its download URL."""
+        self._require_running()
         return recordings(self.store.events())
 
     def call_events(self, uuid: str) -> pd.DataFrame:
         """Everything that happened on one leg (and its recordings), in order."""
+        self._require_running()
         return for_call(self.store.events(), uuid)
 
     def wait_for(self, uuid: str, status: str = "completed", timeout: float = 60) -> pd.DataFrame:
         """Wait until leg `uuid` reports `status` (a webhook arrived); return its events."""
+        self._require_running()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             events = self.store.events()
@@ -218,6 +281,7 @@ class Workshop:
 
     def timeline(self, call: str | None = None):
         """A picture of a call (a leg's uuid or a conversation id; the latest by default)."""
+        self._require_running()
         events = self.store.events()
         events = events[events["verified"]]
         calls = events[events["conversation_uuid"].notna()]
@@ -258,26 +322,31 @@ class _RecentLines(logging.Handler):
 _running: Workshop | None = None
 
 
+def _set_running(workshop: Workshop | None, if_current: Workshop | None = None) -> None:
+    """Remember the kernel's running workshop (so wh.start() can return it)."""
+    global _running
+    if if_current is None or _running is if_current:
+        _running = workshop
+
+
 def start(mode: str = "sandbox", speed: float = 1.0, port: int = 0) -> Workshop:
     """Start the workshop (or return the one already running in this kernel).
 
     mode: "sandbox" (default) or "live"; speed: the sandbox clock's speed; port: your
     webhook server's port (0, the default, picks a free one).
     """
-    global _running
     if _running is not None and _running.running:
-        if _running.mode != mode:
+        running = (_running.mode, _running.speed, _running.port)
+        if running != (mode, speed, port) and not (running[:2] == (mode, speed) and port == 0):
             raise RuntimeError(
-                f"the workshop is running in {_running.mode} mode; call wh.stop() first"
+                f"the workshop is already running (mode={running[0]!r}, speed={running[1]}, "
+                f"port={running[2]}); run wh.stop() first to start it differently"
             )
         return _running
-    _running = Workshop(mode, speed, port).start()
-    return _running
+    return Workshop(mode, speed, port).start()
 
 
 def stop() -> None:
     """Stop the running workshop, if any."""
-    global _running
     if _running is not None:
         _running.stop()
-        _running = None
