@@ -23,6 +23,8 @@ import urllib.request
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import yaml
+
 FAIL = os.environ.get("NGROK_STANDIN_FAIL", "")
 START_ERRORS = {
     "4018": "authentication failed: Usage of ngrok requires a verified account and authtoken. ERR_NGROK_4018",
@@ -113,8 +115,19 @@ class Api(BaseHTTPRequestHandler):
         pass
 
 
+def authtoken(argv: list[str]) -> str | None:
+    """Like ngrok: --authtoken on the command line, else agent.authtoken in --config."""
+    if "--authtoken" in argv:
+        return argv[argv.index("--authtoken") + 1]
+    if "--config" in argv:
+        with open(argv[argv.index("--config") + 1]) as config_file:
+            config = yaml.safe_load(config_file) or {}
+        return (config.get("agent") or {}).get("authtoken")
+    return None
+
+
 def main(argv: list[str]) -> int:
-    token = argv[argv.index("--authtoken") + 1] if "--authtoken" in argv else None
+    token = authtoken(argv)
     if FAIL in START_ERRORS:
         log("eror", "session closing", obj="tunnels.session", err=START_ERRORS[FAIL])
         return 1

@@ -176,3 +176,11 @@ def test_a_wrong_api_secret_says_which_setting_to_fix(sandbox, live_env):
     with pytest.raises(config.ConfigError, match="VONAGE_API_KEY and VONAGE_API_SECRET"):
         wh.start(mode="live")
     assert wh.workshop._running is None
+
+
+def test_the_authtoken_is_not_on_ngroks_command_line(sandbox, live_env):
+    ws = wh.start(mode="live")
+    process = ngrok.get_ngrok_process(ws._tunnel_config)
+    assert TOKEN not in " ".join(process.proc.args)
+    config_file = Path(ws._tunnel_config.config_path)
+    assert TOKEN in config_file.read_text() and config_file.stat().st_mode & 0o077 == 0

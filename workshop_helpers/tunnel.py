@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from pyngrok import conf, ngrok
 from pyngrok.exception import (
     PyngrokError,
@@ -53,11 +54,19 @@ class TunnelError(RuntimeError):
 
 
 def pyngrok_config(authtoken: str, ngrok_path: str | None, state_dir: Path) -> conf.PyngrokConfig:
-    """Our own ngrok config file (in the kit's state folder) and binary location."""
+    """Our own ngrok config file (in the kit's state folder) and binary location.
+
+    The authtoken goes in that file, readable only by you, not on ngrok's command line,
+    where anyone on a shared machine could read it with `ps`.
+    """
+    config_path = Path(state_dir) / "ngrok.yml"
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.touch(mode=0o600)
+    config_path.chmod(0o600)
+    config_path.write_text(yaml.safe_dump({"version": "3", "agent": {"authtoken": authtoken}}))
     return conf.PyngrokConfig(
-        auth_token=authtoken,
         ngrok_path=ngrok_path or conf.DEFAULT_NGROK_PATH,
-        config_path=str(state_dir / "ngrok.yml"),
+        config_path=str(config_path),
         startup_timeout=20,
         monitor_thread=False,
     )
