@@ -381,3 +381,14 @@ def test_a_stale_token_is_refused(ws):
     token = jwt.encode(old, ws.sandbox.application.signature_secret, algorithm="HS256")
     assert post(ws, "event", payload, token).status_code == 401
     assert "stale" in ws.events["refused"].iloc[0]
+
+
+def test_logs_can_be_read_while_background_threads_log(ws):
+    import threading
+    logger = logging.getLogger("workshop_helpers.test")
+    writer = threading.Thread(target=lambda: [logger.info("line %d", n) for n in range(3000)])
+    writer.start()
+    while writer.is_alive():
+        assert all(isinstance(line, str) for line in ws.logs)  # never "deque mutated"
+    writer.join()
+    assert ws.logs[-1].endswith("line 2999") and len(ws.logs) == 1000

@@ -59,8 +59,8 @@ class Workshop:
         self.public_url: str | None = None
         self.changes: list[str] = []
         self._tunnel_config = None
-        self.logs: deque[str] = deque(maxlen=1000)
-        self._log_handler = _RecentLines(self.logs)
+        self._log_lines: deque[str] = deque(maxlen=1000)
+        self._log_handler = _RecentLines(self._log_lines)
         self.sandbox: Sandbox | None = None
         self.server: WebhookServer | None = None
         self.store: EventStore | None = None
@@ -175,6 +175,16 @@ class Workshop:
     def _require_running(self) -> None:
         if not self.running:
             raise RuntimeError("this workshop is stopped; run ws = wh.start() to start again")
+
+    @property
+    def logs(self) -> list[str]:
+        """The latest log lines (handler errors with tracebacks, refusals, ...), oldest first."""
+        with self._log_handler.lock:  # a snapshot: background threads keep logging
+            return list(self._log_lines)
+
+    def show_logs(self, last: int = 20) -> None:
+        """Print the latest log lines, tracebacks and all."""
+        print("\n".join(self.logs[-last:]) or "(no log lines yet)")
 
     @property
     def running(self) -> bool:
