@@ -168,6 +168,10 @@ def test_doctor_checks_the_tunnel_and_the_application_in_live_mode(sandbox, live
     checks = {check.name: check for check in wh.doctor(ws)}
     assert checks["tunnel"].ok and ws.public_url in checks["tunnel"].detail
     assert checks["answer_url"].ok and checks["event_url"].ok and checks["signed webhooks"].ok
+    assert checks["credentials"].ok and ws.number in checks["credentials"].detail
+    printed = capsys.readouterr().out
+    for secret in (live_env["VONAGE_API_SECRET"], live_env["VONAGE_SIGNATURE_SECRET"], TOKEN):
+        assert secret not in printed
 
 
 def test_a_wrong_api_secret_says_which_setting_to_fix(sandbox, live_env):

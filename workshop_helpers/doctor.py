@@ -41,7 +41,7 @@ def doctor(workshop=None, show: bool = True) -> list[Check]:
     else:
         checks += [check_server(workshop)]
         if workshop.mode == "live":
-            checks += [check_tunnel(workshop)]
+            checks += [check_credentials(workshop), check_tunnel(workshop)]
         checks += check_application(workshop)
     if show:
         print("\n".join(check.line() for check in checks))
@@ -74,6 +74,20 @@ def check_server(workshop) -> Check:
     local = workshop.server.url
     return _reachable("webhook server", local + "/", f"serving at {local}",
                       "run wh.stop() then wh.start() to restart it", direct=True)
+
+
+def check_credentials(workshop) -> Check:
+    """Every live-mode setting is there and the private key can be read (no secret shown)."""
+    credentials = workshop.credentials
+    try:
+        key = credentials.private_key()
+    except ValueError as error:
+        return Check("credentials", False, "the private key cannot be read", str(error))
+    if "PRIVATE KEY" not in key:
+        return Check("credentials", False, f"{credentials.private_key_path} is not a PEM private key",
+                     "download private.key again from your application's page in the dashboard")
+    return Check("credentials", True,
+                 f"application {credentials.application_id}, number {credentials.number}")
 
 
 def check_tunnel(workshop) -> Check:
