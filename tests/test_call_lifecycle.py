@@ -191,3 +191,11 @@ def test_stop_is_idempotent_and_frees_the_port(tmp_path):
     sandbox.stop()
     sandbox.stop()
     socket.create_server(("127.0.0.1", port)).close()  # a new server can listen there again
+
+
+def test_a_stopped_sandbox_refuses_work_clearly(tmp_path):
+    from workshop_helpers.sandbox import Sandbox, SandboxError
+    sandbox = Sandbox(state_dir=tmp_path / "s", speed=20).start()
+    sandbox.stop()
+    with pytest.raises(SandboxError, match="stopped"):
+        sandbox.platform.run(lambda: None)

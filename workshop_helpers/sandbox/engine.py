@@ -432,7 +432,14 @@ class Platform:
                 result = await result
             return result
 
-        future = asyncio.run_coroutine_threadsafe(call(), self.loop)
+        if self.loop.is_closed() or not self._thread.is_alive():
+            raise SandboxError("the sandbox is stopped; start it again")
+        coroutine = call()
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        except RuntimeError:  # the loop closed just now
+            coroutine.close()
+            raise SandboxError("the sandbox is stopped; start it again") from None
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
