@@ -98,6 +98,11 @@ class SandboxApplication:
         """One voice webhook (`answer_url`, `event_url`, `fallback_answer_url`) or None."""
         return self.voice()["webhooks"].get(name)
 
+    def timeouts(self, name: str) -> tuple[float, float]:
+        """(connect, read) timeouts in seconds for a webhook, configured or default."""
+        settings = {**WEBHOOK_DEFAULTS[name], **(self.webhook(name) or {})}
+        return settings["connect_timeout"] / 1000, settings["socket_timeout"] / 1000
+
     def set_webhooks(self, **addresses: str | None) -> None:
         """Point voice webhooks at new addresses, e.g. set_webhooks(answer_url=...)."""
         with self._lock:

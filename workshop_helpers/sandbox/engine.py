@@ -185,14 +185,14 @@ class Leg:
             "endpoint_type": "phone",
             "region_url": self.platform.base_url(),
         }
-        settings = self.platform.app.webhook("answer_url") or {}
+        connect_timeout, read_timeout = self.platform.app.timeouts("answer_url")
         webhook = Webhook(
             url=self.setup.answer_url,
             method=self.setup.answer_method,
             payload=payload,
             kind="answer",
-            connect_timeout=settings.get("connect_timeout", 1000) / 1000,
-            read_timeout=settings.get("socket_timeout", 5000) / 1000,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             leg=self.uuid,
         )
         try:
@@ -322,7 +322,7 @@ class Leg:
     def event_webhook(self, payload: dict, url: str | None = None, method: str | None = None,
                       kind: str = "event") -> Webhook | None:
         """A webhook to `url` (an action's eventUrl) or else the leg's event_url."""
-        settings = self.platform.app.webhook("event_url") or {}
+        connect_timeout, read_timeout = self.platform.app.timeouts("event_url")
         if not method:  # an action's own eventUrl defaults to POST; else the call's method
             method = "POST" if url else self.setup.event_method
         url = url or self.setup.event_url
@@ -333,8 +333,8 @@ class Leg:
             method=method.upper(),
             payload={**payload, "timestamp": iso_millis(self.clock.now())},
             kind=kind,
-            connect_timeout=settings.get("connect_timeout", 1000) / 1000,
-            read_timeout=settings.get("socket_timeout", 10000) / 1000,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             leg=self.uuid,
         )
 

@@ -121,6 +121,7 @@ class WebhookClient:
             if not fallback:
                 raise
             original_type = "answer" if webhook.kind == "answer" else "event"
+            connect_timeout, read_timeout = self.app.timeouts("fallback_answer_url")
             retry = Webhook(
                 url=fallback["address"],
                 method=fallback["http_method"],
@@ -130,8 +131,8 @@ class WebhookClient:
                     "original_request": {"url": webhook.url, "type": original_type},
                 },
                 kind="fallback",
-                connect_timeout=fallback["connect_timeout"] / 1000,
-                read_timeout=fallback["socket_timeout"] / 1000,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
                 leg=webhook.leg,
             )
             return _ncco_from(await self.send(retry, retry=True))
