@@ -56,7 +56,7 @@ MAX_TOKEN_AGE = 600
 class WebhookServer:
     """The attendee's webhook server: routes, handlers, verification, storage."""
 
-    def __init__(self, store: EventStore, signature_secret: str | None,
+    def __init__(self, store: EventStore, signature_secret: str,
                  host: str = "127.0.0.1", port: int = 0):
         self.store = store
         self.signature_secret = signature_secret
@@ -72,9 +72,6 @@ class WebhookServer:
     @property
     def port(self) -> int:
         return self._server.port
-
-    def webhook_url(self, kind: str) -> str:
-        return f"{self.url}/webhooks/{kind}"
 
     def start(self) -> "WebhookServer":
         self._server.start()
@@ -147,8 +144,6 @@ class WebhookServer:
 
     def _refusal(self, header: str | None, body: bytes) -> str | None:
         """Why this request is not from the platform, or None if it is (signed webhooks)."""
-        if self.signature_secret is None:
-            return None
         if not header or not header.startswith("Bearer "):
             return "not signed (no Authorization: Bearer header)"
         try:
