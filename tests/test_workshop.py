@@ -392,3 +392,15 @@ def test_logs_can_be_read_while_background_threads_log(ws):
         assert all(isinstance(line, str) for line in ws.logs)  # never "deque mutated"
     writer.join()
     assert ws.logs[-1].endswith("line 2999") and len(ws.logs) == 1000
+
+
+def test_drift_flags_a_webhook_without_a_method():
+    from workshop_helpers.vonage_app import drift
+    base = "http://localhost:5000"
+    right = {"answer_url": {"address": base + "/webhooks/answer", "http_method": "POST"},
+             "event_url": {"address": base + "/webhooks/event", "http_method": "POST"},
+             "fallback_answer_url": {"address": base + "/webhooks/fallback", "http_method": "POST"}}
+    assert drift(right, base) == []
+    no_method = {**right, "answer_url": {"address": base + "/webhooks/answer"}}
+    (found,) = drift(no_method, base)
+    assert (found.name, found.address, found.method) == ("answer_url", base + "/webhooks/answer", None)

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
 
-from .vonage_app import ROUTES
+from .vonage_app import ROUTES, drift
 
 PACKAGES = ("vonage", "flask", "pandas", "ipywidgets", "pyngrok", "jupyterlab")
 
@@ -105,20 +105,21 @@ def check_application(workshop) -> list[Check]:
         return [Check("application", False, f"cannot read it ({error})",
                       "check VONAGE_API_KEY and VONAGE_API_SECRET in .env")]
     voice = application.capabilities.voice if application.capabilities else None
-    webhooks = voice.webhooks if voice and voice.webhooks else None
+    webhooks = voice.model_dump(exclude_none=True).get("webhooks", {}) if voice else {}
+    wrong = {found.name: found for found in drift(webhooks, workshop.url)}
     fix = "run wh.stop() then wh.start() again: it points the webhooks at your server"
     checks = []
     for name, (path, method) in ROUTES.items():
-        current = getattr(webhooks, name, None) if webhooks else None
-        wanted = workshop.url + path
-        if current is None:
+        found = wrong.get(name)
+        if found is None:
+            checks.append(Check(name, True, f"{method} {workshop.url + path}"))
+        elif found.address is None:
             checks.append(Check(name, False, "not set", fix))
-        elif current.address != wanted:
-            checks.append(Check(name, False, f"points at {current.address}, not {wanted}", fix))
-        elif (current.http_method or method) != method:
-            checks.append(Check(name, False, f"uses {current.http_method}; your server expects {method}", fix))
+        elif found.address != found.wanted_address:
+            checks.append(Check(name, False, f"points at {found.address}, not {found.wanted_address}", fix))
         else:
-            checks.append(Check(name, True, f"{method} {wanted}"))
+            uses = found.method or "no method (the platform's default)"
+            checks.append(Check(name, False, f"uses {uses}; your server expects {method}", fix))
     signed = bool(voice and voice.signed_callbacks)
     checks.append(Check("signed webhooks", signed, "on" if signed else "off", fix))
     return checks
