@@ -220,12 +220,3 @@ def test_mute_and_earmuff_are_recorded_on_the_leg(client, sandbox, receiver):
     controls = [e["text"] for e in sandbox.transcript(uuid) if e["kind"] == "control"]
     assert controls == ["mute", "earmuff", "unmute", "unearmuff"]
     client.voice.hangup(uuid)
-
-
-def test_actions_of_part_two_report_an_error_event_and_go_on(client, sandbox, receiver):
-    uuid = place(client, receiver, "447700900000", ncco=[
-        {"action": "conversation", "name": "room"}, {"action": "talk", "text": "After"}])
-    receiver.wait_for_status("completed", uuid=uuid)
-    errors = [p for p in receiver.payloads("event") if "reason" in p]
-    assert "cannot run `conversation` yet" in errors[0]["reason"]
-    assert "After" in [e["text"] for e in sandbox.phone("447700900000").heard(uuid)]

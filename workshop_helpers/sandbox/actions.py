@@ -5,7 +5,8 @@ the next action, or a new NCCO (from an input or notify webhook) that replaces t
 as the Voice API documents; an empty NCCO means nothing is left, so the platform hangs
 up. Synchronous actions simply `await` until they are done; asynchronous ones (a `record`
 with no end condition, `talk`/`stream` with `bargeIn`, asynchronous `input`) start a
-background task on the leg and return at once.
+background task on the leg and return at once. `conversation`, `connect` and `transfer`
+put the leg in a conversation with other legs (see conversations.py) and wait there.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import media
 from .clock import iso_seconds
+from .speech import PLATFORM_VOICE
 from .webhooks import NccoFetchError
 
 if TYPE_CHECKING:
@@ -46,35 +48,57 @@ async def run_ncco(leg: "Leg", ncco: list) -> None:
 
 # -- talk and stream ---------------------------------------------------------------------
 async def talk(leg: "Leg", action: "models.Talk") -> None:
-    seconds = media.speech_seconds(action.text)
-    await _play(leg, "talk", action.text, seconds, action.loop, action.bargeIn)
+    audio, seconds = await leg.platform.say(action.text, action.language or PLATFORM_VOICE)
+    await _play(leg, "talk", action.text, audio, seconds, action.loop, action.bargeIn)
 
 
 async def stream(leg: "Leg", action: "models.Stream") -> None:
     url = action.streamUrl[0]
-    seconds = await _stream_seconds(leg, url)
-    await _play(leg, "stream", url, seconds, action.loop, action.bargeIn)
+    audio, seconds = await stream_audio(leg, url)
+    await _play(leg, "stream", url, audio, seconds, action.loop, action.bargeIn)
 
 
-async def _play(leg: "Leg", kind: str, text: str, seconds: float, loop: int | None,
-                barge_in: bool | None) -> None:
+async def _play(leg: "Leg", kind: str, text: str, audio: str | None, seconds: float,
+                loop: int | None, barge_in: bool | None) -> None:
     """Play a prompt; with bargeIn it plays on while the next action (an input) starts,
     and the caller's first key or word stops it and counts as their answer."""
-    loop = 1 if loop is None else loop
-
-    async def play():
-        count = 0
-        while loop == 0 or count < loop:
-            leg.note("platform", kind, text, seconds=seconds)
-            await leg.clock.sleep(seconds)
-            count += 1
-
     await _finish_prompt(leg)
+    play = play_looped(leg, kind, text, audio, seconds, loop)
     if barge_in:
         _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
-        leg.prompt = leg.start_child(play())
+        leg.prompt = leg.start_child(play)
     else:
-        await play()
+        await play
+
+
+async def play_looped(leg: "Leg", kind: str, text: str, audio: str | None, seconds: float,
+                      loop: int | None) -> None:
+    """Play a sound `loop` times (default once; 0 means until stopped)."""
+    loop = 1 if loop is None else loop
+    count = 0
+    while (loop == 0 and seconds > 0) or count < loop:
+        await leg.play(kind, text, seconds, audio)
+        count += 1
+
+
+async def play_until(leg: "Leg", kind: str, url: str, until: asyncio.Event) -> None:
+    """Hold music or a ringback tone: the file at `url`, looped until `until` is set."""
+    audio, seconds = await stream_audio(leg, url)
+    player = asyncio.ensure_future(play_looped(leg, kind, url, audio, seconds, 0))
+    try:
+        await until.wait()
+    finally:
+        player.cancel()
+        await asyncio.wait({player})
+
+
+async def play_dtmf(leg: "Leg", digits: str) -> None:
+    """The platform plays keys to the leg's party (`p` is a half-second pause)."""
+    for digit in digits:
+        if digit == "p":
+            await leg.clock.sleep(0.5)
+        else:
+            await leg.play("dtmf", digit, media.DTMF_SECONDS)
 
 
 async def _finish_prompt(leg: "Leg") -> None:
@@ -84,17 +108,21 @@ async def _finish_prompt(leg: "Leg") -> None:
         leg.prompt = None
 
 
-async def _stream_seconds(leg: "Leg", url: str) -> float:
-    """How long the audio at `url` plays (fetched once, then cached by URL)."""
-    cache = leg.platform.stream_cache
-    if url not in cache:
+async def stream_audio(leg: "Leg", url: str) -> tuple[str | None, float]:
+    """The audio at `url` (fetched and decoded once, then kept by URL): its key in the
+    platform's AudioLibrary and how long it plays. (None, 0) if it cannot be played."""
+    key = f"stream:{url}"
+    audio = leg.platform.audio.get(key)
+    if audio is None:
         try:
-            cache[url] = media.audio_seconds(await leg.platform.webhooks.download(url))
+            data = await leg.platform.webhooks.download(url)
+            audio = await asyncio.to_thread(media.decode, data)
         except ValueError as error:
             leg.note("platform", "error", f"could not play {url}: {error}")
             log.info("stream %s could not be played: %s", url, error)
-            return 0.0
-    return cache[url]
+            return None, 0.0
+        leg.platform.audio.add(key, audio)
+    return key, len(audio) / media.SAMPLE_RATE
 
 
 # -- wait and notify ---------------------------------------------------------------------
@@ -243,7 +271,8 @@ class Recording:
         path = leg.platform.files_dir / f"{file_id}.{audio_format}"
         transcript = list(leg.transcript)
         await asyncio.to_thread(
-            media.write_recording, path, transcript, self.start, end, channels, audio_format
+            media.write_recording, path, transcript, leg.platform.audio, self.start, end,
+            channels, audio_format, channel_per_party(transcript),
         )
         payload = {
             "start_time": iso_seconds(self.started_at),
@@ -256,6 +285,13 @@ class Recording:
         leg.note("platform", "recording", payload["recording_url"], seconds=end - self.start)
         url = action.eventUrl[0] if action.eventUrl else None
         leg.emit(payload, url, action.eventMethod, kind="record")
+
+
+def channel_per_party(transcript: list[dict]):
+    """With split channels, the leg's own party is on the first channel; the platform
+    and the other parties follow in the order they were first heard."""
+    parties = list(dict.fromkeys(["phone"] + [e["who"] for e in transcript]))
+    return lambda entry: parties.index(entry["who"])
 
 
 async def _record_until_hangup(recording: Recording) -> None:
@@ -300,14 +336,110 @@ async def _until_silence(leg: "Leg", seconds: float, start: float) -> None:
             pass
 
 
-# -- what the sandbox does not run yet ------------------------------------------------------
-async def not_yet(leg: "Leg", action) -> None:
-    """Actions that arrive in part 2 of the sandbox: say so in an error event and go on."""
-    name = action.action.value
-    leg.emit_error(
-        f"The sandbox cannot run `{name}` yet.",
-        f"`{name}` is validated but not run by this version of the sandbox; the NCCO goes on.",
+# -- conversation, connect, transfer ------------------------------------------------------
+async def conversation(leg: "Leg", action: "models.Conversation") -> None:
+    """Join the named conversation and stay until the call ends or the conversation does
+    (a moderator with endOnExit left). Until it starts, hear the hold music."""
+    room = leg.platform.named_conversation(action.name)
+    if action.record:
+        room.record_for(leg, action)
+    member = room.join(leg, **_listening(action), start_on_enter=action.startOnEnter is not False,
+                       end_on_exit=bool(action.endOnExit))
+    await _stay(leg, member, action.musicOnHoldUrl)
+
+
+async def transfer(leg: "Leg", action: "models.Transfer") -> None:
+    """Move every leg of this conversation into another one, and stay there."""
+    target = leg.platform.conversations.get(action.conversationId)
+    if target is None:
+        leg.emit_error(
+            "Conversation not found.",
+            f"transfer: no conversation {action.conversationId}; the NCCO goes on.",
+        )
+        return None
+    moving = [m for m in leg.conversation.members.values() if m.leg is not leg]
+    for before in moving:  # the others keep doing what they did (a connect, a conversation)
+        target.join(before.leg, **_listening(action)).ended = before.ended
+    target.join(leg, **_listening(action))
+    await _stay(leg, target.members[leg.uuid], None)
+
+
+def _listening(action) -> dict:
+    """canHear, canSpeak and mute, as Member options."""
+    return {
+        "can_hear": None if action.canHear is None else set(action.canHear),
+        "can_speak": None if action.canSpeak is None else set(action.canSpeak),
+        "mute": bool(action.mute),
+    }
+
+
+async def _stay(leg: "Leg", member, music_url: list | None) -> None:
+    room = leg.conversation
+    music = None
+    if music_url and not room.started.is_set():
+        music = leg.start_child(play_until(leg, "music", music_url[0], room.started))
+    try:
+        await member.ended.wait()
+    finally:
+        if music is not None:
+            music.cancel()
+        leg.conversation.leave(leg)  # a hangup or a REST transfer takes the leg out
+
+
+async def connect(leg: "Leg", action: "models.Connect") -> list | None:
+    """Call an endpoint and bridge it into this leg's conversation, until one of them
+    hangs up; then the NCCO goes on. A synchronous connect whose callee fails (or whose
+    websocket closes) takes its next NCCO from the answer to that event."""
+    from .engine import CallSetup, address  # (engine imports this module)
+
+    endpoint = endpoint_dict(action.endpoint[0])
+    on_answer = endpoint.pop("onAnswer", None) or {}
+    app = leg.platform.app
+    event_url = action.eventUrl[0] if action.eventUrl else leg.setup.event_url
+    setup = CallSetup(
+        direction="outbound",
+        to=endpoint,
+        from_={"type": "phone", "number": action.from_ or app.number},
+        event_url=event_url,
+        event_method=action.eventMethod or ("POST" if action.eventUrl else leg.setup.event_method),
+        ringing_timer=action.timeout or 60,
+        length_timer=action.limit or 7200,
+        machine_detection=action.machineDetection,
+        advanced_machine_detection=(
+            action.advancedMachineDetection.model_dump(exclude_none=True)
+            if action.advancedMachineDetection else None
+        ),
+        caller=leg,
+        synchronous=action.eventType == "synchronous",
+        on_answer_url=on_answer.get("url"),
+        dtmf_answer=endpoint.pop("dtmfAnswer", None),
     )
+    if leg.uuid not in leg.conversation.members:
+        leg.conversation.join(leg)  # back in its conversation, to hear the callee
+    callee = leg.platform.connect(leg, setup)
+    leg.note("platform", "connect", address(endpoint), leg=callee.uuid)
+    ringback = (action.ringbackTone or [None])[0] or on_answer.get("ringbackTone")
+    if ringback:
+        leg.start_child(play_until(leg, "ringback", ringback, callee.settled))
+    try:
+        await asyncio.wait({callee.task})
+    finally:
+        callee.hang_up(by="platform")  # the caller hung up (or was transferred) first
+    if callee.status_ncco is None:
+        return None
+    try:
+        return await callee.status_ncco
+    except NccoFetchError as error:
+        leg.emit_error(error.reason, error.detail)
+        return [] if error.invalid else None
+
+
+def endpoint_dict(endpoint) -> dict:
+    """An endpoint model as the JSON the platform uses (`content-type`, not contentType)."""
+    data = endpoint.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if "contentType" in data:
+        data["content-type"] = data.pop("contentType")
+    return data
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -338,7 +470,7 @@ ACTIONS = {
     "notify": notify,
     "input": input_,
     "record": record,
-    "conversation": not_yet,
-    "connect": not_yet,
-    "transfer": not_yet,
+    "conversation": conversation,
+    "connect": connect,
+    "transfer": transfer,
 }

@@ -25,11 +25,15 @@ from typing import Any, Callable
 
 import aiohttp
 
-from . import actions
+from . import actions, detection
 from .application import SandboxApplication
 from .clock import Clock, iso_millis
+from .conversations import Conversation
 from .ids import IdFactory
+from .media import SAMPLE_RATE, AudioLibrary
 from .phones import PhoneBook, VirtualPhone
+from .speech import Speech
+from .websocket import WebSocketParty
 from .webhooks import NccoFetchError, Outbox, Webhook, WebhookClient
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ OUTCOMES = {
     "timeout": ("timeout", {}),
     "reject": ("rejected", {"detail": "declined", "sip_code": 603}),
     "fail": ("failed", {"detail": "number_out_of_service", "sip_code": 404}),
+    "unreachable": ("failed", {"detail": "cannot_route", "sip_code": 503}),  # a websocket
     "cancelled": ("cancelled", {}),
 }
 
@@ -67,28 +72,50 @@ class CallSetup:
     answer_method: str = "GET"
     ringing_timer: float = 60
     length_timer: float = 7200
+    machine_detection: str | None = None  # continue | hangup
+    advanced_machine_detection: dict | None = None  # {behavior, mode, beep_timeout}
+    # A `connect` action's leg: the leg that connected it, and the action's options.
+    caller: "Leg | None" = None
+    synchronous: bool = False  # eventType synchronous: a failure's answer may be an NCCO
+    on_answer_url: str | None = None  # onAnswer: an NCCO for the callee before it joins
+    dtmf_answer: str | None = None  # keys played to the callee when it answers
+
+
+def address(endpoint: dict) -> str:
+    """The address of an endpoint object, whatever its type (number, uri, user, ...)."""
+    for key in ("number", "uri", "user", "extension"):
+        if endpoint.get(key):
+            return str(endpoint[key])
+    return ""
 
 
 class Leg:
-    """One call leg. Created and changed only on the platform's loop."""
+    """One call leg. Created and changed only on the platform's loop.
+
+    `phone` is the party at the other end: a virtual phone (or app user, SIP or VBC
+    endpoint, which the sandbox models the same way) or a websocket.
+    """
 
     def __init__(self, platform: "Platform", setup: CallSetup, phone: VirtualPhone,
-                 uuid: str | None = None, conversation_uuid: str | None = None):
+                 uuid: str | None = None, conversation: Conversation | None = None):
         self.platform = platform
         self.clock = platform.clock
         self.setup = setup
         self.phone = phone
         self.uuid = uuid or platform.ids.uuid()
-        self.conversation_uuid = conversation_uuid or platform.ids.conversation()
+        self.conversation = conversation or platform.new_conversation()
+        if setup.caller is None:  # a connect's leg joins its caller once it answers
+            self.conversation.join(self)
         self.status = "started"
         self.created_at = self.clock.now()
+        self.began = self.clock.elapsed()  # on the clock, as transcript entries count time
+        self.ended_elapsed: float | None = None
         self.answered_at: datetime | None = None
         self.ended_at: datetime | None = None
         self.ended = False
         self.disconnected_by: str | None = None
-        # Set by REST mute/earmuff; audio (part 2 of the sandbox) will honour them.
-        self.muted = self.earmuffed = False
-        self.transcript: list[dict] = []
+        self.muted = self.earmuffed = False  # REST mute/earmuff (see Conversation.hears)
+        self.transcript: list[dict] = []  # what this party said and heard, and when
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()
         self.listening = asyncio.Event()  # set while an input action waits for the caller
         self.inputs_started = 0  # how many input actions have started listening
@@ -97,6 +124,10 @@ class Leg:
         self.last_activity_end = 0.0
         self.prompt: asyncio.Task | None = None  # a bargeIn talk/stream still playing
         self.async_input: asyncio.Task | None = None  # an asynchronous input's listener
+        self.input_listener: dict | None = None  # PUT .../input/dtmf: {url, method}
+        self.played: dict[str, asyncio.Task] = {}  # REST talk/stream playing, by kind
+        self.status_ncco: asyncio.Future | None = None  # a synchronous connect's answer
+        self.settled = asyncio.Event()  # set once answered or ended (stops a ringback tone)
         self.outbox = Outbox(platform.webhooks)
         self._children: set[asyncio.Task] = set()
         self._ncco_task: asyncio.Task | None = None
@@ -106,12 +137,21 @@ class Leg:
 
     # -- addresses -------------------------------------------------------------------
     @property
+    def conversation_uuid(self) -> str:
+        return self.conversation.uuid
+
+    @property
     def to_number(self) -> str:
-        return self.setup.to.get("number", "")
+        return address(self.setup.to)
 
     @property
     def from_number(self) -> str:
-        return self.setup.from_.get("number", "")
+        return address(self.setup.from_)
+
+    @property
+    def party_address(self) -> str:
+        """Who is on this leg: the callee of an outbound leg, the caller of an inbound one."""
+        return self.to_number if self.setup.direction == "outbound" else self.from_number
 
     def base_payload(self) -> dict:
         return {
@@ -124,8 +164,14 @@ class Leg:
     # -- the leg's life --------------------------------------------------------------
     async def _run(self) -> None:
         try:
-            if self.setup.direction == "outbound":
-                ncco = await self._dial()
+            if self.setup.caller is not None:
+                ncco = None
+                if await self._dial():
+                    self.start_child(self._length_timer())
+                    await self._bridge()
+                    self.disconnected_by = self.disconnected_by or "platform"
+            elif self.setup.direction == "outbound":
+                ncco = await self._outbound_ncco() if await self._dial() else None
             else:
                 ncco = await self._receive()
             if ncco is not None:
@@ -139,13 +185,13 @@ class Leg:
         await asyncio.gather(*stopping, return_exceptions=True)  # let them send their events
         await self.outbox.close()
 
-    async def _dial(self) -> list | None:
-        """Outbound: ring the phone; on answer, return the NCCO to run."""
+    async def _dial(self) -> bool:
+        """Outbound: ring the party; True once it answers (else the failure is sent)."""
         self.emit_status("started")
         on_ring = self.phone.behaviour.on_ring
         if on_ring in ("reject", "fail"):
             self._fail(on_ring)
-            return None
+            return False
         self.emit_status("ringing")
         self.status = "ringing"
         try:
@@ -154,11 +200,29 @@ class Leg:
             decision = "timeout"
         if decision != "answer":
             self._fail(decision)
-            return None
+            return False
         self._answer()
+        return True
+
+    async def _outbound_ncco(self) -> list | None:
         if self.setup.ncco is not None:
             return self.setup.ncco
         return await self._answer_ncco()
+
+    async def _bridge(self) -> None:
+        """A connect's leg, answered: run its onAnswer NCCO, send its dtmfAnswer keys,
+        then join the caller's conversation until one of them leaves or it ends."""
+        if self.setup.on_answer_url:
+            ncco = await self._answer_ncco(self.setup.on_answer_url, "GET")
+            if ncco:
+                await actions.run_ncco(self, ncco)
+        if self.setup.dtmf_answer:
+            await actions.play_dtmf(self, self.setup.dtmf_answer)
+        caller = self.setup.caller
+        if caller.ended:
+            return
+        member = caller.conversation.join(self)
+        await member.ended.wait()  # a moderator with endOnExit left: the call ends too
 
     async def _receive(self) -> list | None:
         """Inbound: fetch the answer NCCO first, then the call is up."""
@@ -173,22 +237,25 @@ class Leg:
     def _answer(self) -> None:
         self.status = "answered"
         self.answered_at = self.clock.now()
+        self.settled.set()
         self.emit_status(
             "answered", start_time=iso_millis(self.answered_at), rate=RATE_PER_MINUTE, network=None
         )
         self.start_child(self.phone.converse(self))
+        if self.setup.machine_detection or self.setup.advanced_machine_detection:
+            self.start_child(detection.detect(self))
 
-    async def _answer_ncco(self) -> list | None:
+    async def _answer_ncco(self, url: str | None = None, method: str | None = None) -> list | None:
         """The answer webhook; on failure an error event, and the call is dropped."""
         payload = {
             **self.base_payload(),
-            "endpoint_type": "phone",
+            "endpoint_type": self.setup.from_.get("type", "phone"),
             "region_url": self.platform.base_url(),
         }
         connect_timeout, read_timeout = self.platform.app.timeouts("answer_url")
         webhook = Webhook(
-            url=self.setup.answer_url,
-            method=self.setup.answer_method,
+            url=url or self.setup.answer_url,
+            method=method or self.setup.answer_method,
             payload=payload,
             kind="answer",
             connect_timeout=connect_timeout,
@@ -225,8 +292,19 @@ class Leg:
     def _fail(self, outcome: str) -> None:
         status, extra = OUTCOMES[outcome]
         self.status = status
-        self.emit_status(status, **extra)
+        if self.setup.synchronous and outcome != "cancelled":
+            self.emit_status_for_ncco(status, **extra)
+        else:
+            self.emit_status(status, **extra)
         self.disconnected_by = "user" if outcome != "cancelled" else "platform"
+
+    def emit_status_for_ncco(self, status: str, **extra: Any) -> None:
+        """A synchronous connect's leg failed: its event's answer may be an NCCO that
+        replaces the rest of the caller's NCCO (`status_ncco` holds it)."""
+        payload = {**self.base_payload(), "status": status, "direction": self.setup.direction, **extra}
+        webhook = self.event_webhook(payload)
+        if webhook is not None:
+            self.status_ncco = asyncio.ensure_future(self.outbox.fetch_ncco(webhook))
 
     def _finish(self) -> list[asyncio.Task]:
         """Send the final events and stop everything still running for this leg."""
@@ -234,7 +312,10 @@ class Leg:
         if outbound and self.status in ("started", "ringing"):
             self._fail("cancelled")  # hung up before the callee answered
         self.ended_at = self.clock.now()
+        self.ended_elapsed = self.clock.elapsed()
         self.ended = True
+        self.settled.set()
+        self.conversation.leave(self)
         if self.status != "rejected":
             self.emit_status("completed", **self._completion_fields())
             if self.status in ("started", "answered"):
@@ -266,6 +347,15 @@ class Leg:
         self.disconnected_by = self.disconnected_by or by
         self.task.cancel()
 
+    def disconnect(self, **extra: Any) -> None:
+        """The party left on its own (a websocket server closed the socket): the
+        documented `disconnected` event, whose answer may be an NCCO for the caller."""
+        if self.setup.synchronous:
+            self.emit_status_for_ncco("disconnected", **extra)
+        else:
+            self.emit_status("disconnected", **extra)
+        self.hang_up(by="user")
+
     def transfer(self, ncco: list) -> None:
         """Replace whatever NCCO is running with `ncco` (REST transfer)."""
         self._next_ncco = ncco
@@ -275,17 +365,41 @@ class Leg:
 
     # -- what the caller does ----------------------------------------------------------
     def receive_dtmf(self, digit: str) -> None:
-        self.note("phone", "dtmf", digit, seconds=0.2)
+        self.speak("dtmf", digit, seconds=0.2)
         self.dtmf.put_nowait(digit)
         if self.prompt is not None:
             self.prompt.cancel()  # bargeIn: a key press stops the prompt
         self._pulse_activity(0.2)
 
-    def receive_speech(self, phrase: str, seconds: float) -> None:
-        self.note("phone", "said", phrase, seconds=seconds)
+    def receive_beep(self) -> None:
+        """A voicemail box's beep (what advanced machine detection listens for)."""
+        self.speak("beep", "beep", seconds=0.4)
+        self._pulse_activity(0.4)
+
+    def receive_speech(self, phrase: str, seconds: float, audio: str | None = None) -> None:
+        self.speak("said", phrase, seconds=seconds, audio=audio)
         if self.prompt is not None:
             self.prompt.cancel()  # bargeIn: speaking stops the prompt too
         self._pulse_activity(seconds)
+
+    def speak(self, kind: str, text: str, seconds: float, audio: str | None = None,
+              at: float | None = None) -> dict:
+        """This leg's party makes a sound: into its transcript, and to whoever hears it."""
+        entry = self.note("phone", kind, text, seconds=seconds, audio=audio, at=at)
+        self.conversation.carry(self, entry)
+        return entry
+
+    async def play(self, kind: str, text: str, seconds: float, audio: str | None = None) -> None:
+        """The platform plays a sound to this leg's party (talk, stream, hold music, ...).
+
+        If it is stopped early (bargeIn, a hangup, DELETE .../talk), the transcript says
+        how much was played, so recordings stop there too.
+        """
+        entry = self.note("platform", kind, text, seconds=seconds, audio=audio)
+        try:
+            await self.clock.sleep(seconds)
+        finally:
+            entry["seconds"] = min(seconds, max(0.0, self.clock.elapsed() - entry["at"]))
 
     # -- input actions (the phone waits for these to know when to answer) --------------
     def start_listening(self) -> None:
@@ -306,16 +420,26 @@ class Leg:
         self.activity.clear()
 
     # -- records and webhooks ----------------------------------------------------------
-    def note(self, who: str, kind: str, text: str, seconds: float = 0.0) -> dict:
-        """Add to the transcript: who (platform or phone) did what, when."""
+    def note(self, who: str, kind: str, text: str, seconds: float = 0.0,
+             audio: str | None = None, at: float | None = None, leg: str | None = None) -> dict:
+        """Add to the transcript: who did what, when.
+
+        `who` is "platform", "phone" (this leg's own party), or the address of another
+        party in the conversation (then `leg` is its uuid) for something heard from them.
+        `audio` is the key of its samples in the platform's AudioLibrary.
+        """
         entry = {
-            "at": self.clock.elapsed(),
+            "at": self.clock.elapsed() if at is None else at,
             "time": iso_millis(self.clock.now()),
             "who": who,
             "kind": kind,
             "text": text,
             "seconds": seconds,
         }
+        if audio:
+            entry["audio"] = audio
+        if leg:
+            entry["leg"] = leg
         self.transcript.append(entry)
         return entry
 
@@ -401,6 +525,10 @@ class Platform:
         self.base_url = base_url
         self.phones = PhoneBook()
         self.legs: dict[str, Leg] = {}
+        self.conversations: dict[str, Conversation] = {}  # by uuid
+        self.named_conversations: dict[str, Conversation] = {}  # by name, for the application
+        self.audio = AudioLibrary()
+        self.speech = Speech()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="sandbox-platform", daemon=True)
         self.webhooks: WebhookClient | None = None
@@ -477,8 +605,8 @@ class Platform:
         uuid, conversation_uuid = self.ids.uuid(), self.ids.conversation()
 
         def start():
-            phone = self.phones.get(setup.to["number"])
-            self._add(Leg(self, setup, phone, uuid, conversation_uuid))
+            party = self.party(setup.to)
+            self._add(Leg(self, setup, party, uuid, self.new_conversation(conversation_uuid)))
 
         self.loop.call_soon_threadsafe(start)
         return uuid, conversation_uuid
@@ -508,6 +636,37 @@ class Platform:
             answer_method=answer["http_method"],
         )
         return self._add(Leg(self, setup, phone))
+
+    async def say(self, text: str, language: str) -> tuple[str, float]:
+        """Speak `text` (in a worker thread: espeak-ng takes a moment); return the key
+        of its audio in the library and how long it lasts."""
+        audio = await asyncio.to_thread(self.speech.say, text, language)
+        key = self.audio.add(f"speech:{language}:{text}", audio)
+        return key, len(audio) / SAMPLE_RATE
+
+    def connect(self, caller: Leg, setup: CallSetup) -> Leg:
+        """A `connect` action's new leg, in the caller's conversation (on the loop)."""
+        return self._add(Leg(self, setup, self.party(setup.to), conversation=caller.conversation))
+
+    def party(self, endpoint: dict):
+        """Who answers a call to `endpoint`: a websocket, or a virtual phone (numbers, app
+        users, SIP URIs and VBC extensions all get one)."""
+        if endpoint.get("type") == "websocket":
+            return WebSocketParty(endpoint)
+        return self.phones.endpoint(endpoint)
+
+    def new_conversation(self, uuid: str | None = None) -> Conversation:
+        conversation = Conversation(self, uuid or self.ids.conversation())
+        self.conversations[conversation.uuid] = conversation
+        return conversation
+
+    def named_conversation(self, name: str) -> Conversation:
+        """The conversation called `name`: the first to join creates it, and it persists."""
+        if name not in self.named_conversations:
+            conversation = Conversation(self, self.ids.conversation(), name)
+            self.conversations[conversation.uuid] = conversation
+            self.named_conversations[name] = conversation
+        return self.named_conversations[name]
 
     def leg(self, uuid: str) -> Leg:
         """The leg with this uuid (KeyError if none); call on the loop."""

@@ -5,7 +5,8 @@ answer, reject, ...) and a script of what it does once answered (wait, press key
 something, wait for a prompt, hang up). A few "magic" numbers have fixed behaviours, like
 the test numbers of other telecom APIs, so a notebook can show every call outcome without
 any set-up. Any other number is an ordinary phone that answers after a second and can be
-scripted or driven by hand.
+scripted or driven by hand. App users, SIP URIs and VBC extensions that a `connect` (or a
+create call) reaches are modelled the same way: a virtual endpoint with a behaviour.
 
 Everything here runs on the platform's event loop; `PhoneHandle` (in `service.py`) is the
 thread-safe face that notebooks and the control API use.
@@ -21,6 +22,7 @@ from vonage_utils.types import PhoneNumber
 from pydantic import TypeAdapter, ValidationError
 
 from . import media
+from .speech import PHONE_VOICE
 
 if TYPE_CHECKING:
     from .engine import Leg
@@ -52,21 +54,29 @@ class PhoneError(ValueError):
     """A phone set-up or command that cannot work; the message says what to do."""
 
 
+#: Who picks up when the phone answers (what machine detection finds).
+ANSWERED_BY = ("human", "machine")
+VOICEMAIL_GREETING = "Hello, you have reached my voicemail. Please leave a message after the tone."
+
+
 @dataclass
 class Behaviour:
     on_ring: str = "answer"
     answer_after: float = 1.0
     script: list = field(default_factory=list)
     description: str = ""
+    answered_by: str = "human"  # a "machine" says a voicemail greeting and beeps first
 
     @classmethod
     def from_dict(cls, data: dict) -> "Behaviour":
         """Build a behaviour from JSON-like data, with a clear error for each mistake."""
         if not isinstance(data, dict):
             raise PhoneError("a phone behaviour is an object like {\"on_ring\": \"answer\"}")
-        unknown = set(data) - {"on_ring", "answer_after", "script", "description"}
+        unknown = set(data) - {"on_ring", "answer_after", "script", "description", "answered_by"}
         if unknown:
-            raise PhoneError(f"unknown behaviour keys {sorted(unknown)}; use on_ring, answer_after, script")
+            raise PhoneError(
+                f"unknown behaviour keys {sorted(unknown)}; use on_ring, answer_after, script, answered_by"
+            )
         on_ring = data.get("on_ring", "answer")
         if on_ring not in ON_RING:
             choices = "; ".join(f"{name} ({what})" for name, what in ON_RING.items())
@@ -76,7 +86,10 @@ class Behaviour:
             raise PhoneError("answer_after is a number of seconds from 0 to 120")
         script = data.get("script", [])
         check_script(script)
-        return cls(on_ring, float(answer_after), list(script), data.get("description", ""))
+        answered_by = data.get("answered_by", "human")
+        if answered_by not in ANSWERED_BY:
+            raise PhoneError('answered_by is "human" or "machine" (a voicemail box)')
+        return cls(on_ring, float(answer_after), list(script), data.get("description", ""), answered_by)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -130,6 +143,10 @@ MAGIC_NUMBERS: dict[str, Behaviour] = {
     ),
     "447700900007": Behaviour(
         "answer", 1.0, [{"wait": 3}, {"hangup": True}], "answers and hangs up after 3 s"
+    ),
+    "447700900008": Behaviour(
+        "answer", 1.0, [], "a voicemail box: a machine answers, greets and beeps",
+        answered_by="machine",
     ),
 }
 
@@ -187,6 +204,9 @@ class VirtualPhone:
 
     async def converse(self, leg: "Leg") -> None:
         """Follow the script once the call is answered; then listen quietly."""
+        if self.behaviour.answered_by == "machine":
+            await self.say(leg, VOICEMAIL_GREETING)
+            leg.receive_beep()
         last_input = 0  # each await_input step waits for a new input action
         for step in self.behaviour.script:
             (name, value), = step.items()
@@ -218,9 +238,13 @@ class VirtualPhone:
     async def say(self, leg: "Leg", phrase: str) -> None:
         if not isinstance(phrase, str) or not phrase.strip():
             raise PhoneError("say takes a phrase, like \"sales please\"")
-        seconds = media.speech_seconds(phrase)
-        leg.receive_speech(phrase, seconds)
+        audio, seconds = await leg.platform.say(phrase, PHONE_VOICE)
+        leg.receive_speech(phrase, seconds, audio)
         await leg.clock.sleep(seconds)
+
+
+#: Keys of virtual endpoints that are not phone numbers.
+ENDPOINT_PREFIXES = ("app:", "sip:", "sips:", "vbc:")
 
 
 class PhoneBook:
@@ -233,10 +257,21 @@ class PhoneBook:
         }
 
     def get(self, number: str) -> VirtualPhone:
-        number = check_number(number)
+        """The phone for a number, or for an endpoint key like "app:alice" or "sip:bob@example.com"."""
+        if not (isinstance(number, str) and number.startswith(ENDPOINT_PREFIXES)):
+            number = check_number(number)
         if number not in self._phones:
             self._phones[number] = VirtualPhone(number, DEFAULT_BEHAVIOUR)
         return self._phones[number]
+
+    def endpoint(self, endpoint: dict) -> VirtualPhone:
+        """The virtual endpoint a call to `endpoint` (a Voice API endpoint object) reaches."""
+        kind = endpoint.get("type", "phone")
+        if kind == "phone":
+            return self.get(endpoint["number"])
+        if kind == "sip":
+            return self.get(endpoint.get("uri") or f"sip:{endpoint.get('user')}@{endpoint.get('domain')}")
+        return self.get(f"{kind}:{endpoint.get('user') or endpoint.get('extension')}")
 
     def script(self, number: str, behaviour: Behaviour) -> VirtualPhone:
         phone = self.get(number)

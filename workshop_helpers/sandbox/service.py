@@ -26,6 +26,7 @@ from .engine import Platform
 from .ids import IdFactory
 from . import media
 from .phones import MAGIC_NUMBERS, Behaviour, PhoneError, check_digits
+from .speech import PHONE_VOICE
 from .tls import LocalCA
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,15 @@ class Sandbox:
         """Who said, played or pressed what on a leg, and when."""
         return self.platform.run(lambda: list(self.platform.leg(call_uuid).transcript))
 
+    def call_audio(self, call_uuid: str) -> bytes:
+        """A WAV of one leg, so far: its party's words and keys, and everything it heard."""
+        def snapshot():
+            leg = self.platform.leg(call_uuid)
+            return list(leg.transcript), leg.began, leg.ended_elapsed or leg.clock.elapsed()
+        transcript, start, end = self.platform.run(snapshot)
+        audio = media.render(transcript, self.platform.audio, start, end)
+        return media.wav_bytes(audio)
+
     def webhooks(self, leg: str | None = None) -> list[dict]:
         """Every request the platform has sent to the application, oldest first."""
         def snapshot():
@@ -196,7 +206,8 @@ class PhoneHandle:
 
     def say(self, phrase: str) -> None:
         """Say a phrase on the current call (0.4 s a word); returns when it is said."""
-        self._act(lambda leg: self._phone.say(leg, phrase), media.speech_seconds(str(phrase)))
+        seconds = self._platform.speech.seconds(str(phrase), PHONE_VOICE)
+        self._act(lambda leg: self._phone.say(leg, phrase), seconds)
 
     def _act(self, action, seconds: float) -> None:
         """Run an action as part of the call, so that it stops when the call ends."""
@@ -213,12 +224,25 @@ class PhoneHandle:
         return self._platform.run(lambda: [leg.uuid for leg in self._phone.legs])
 
     def heard(self, call_uuid: str | None = None) -> list[dict]:
-        """What the platform played to this phone on a call (the latest by default)."""
+        """What this phone heard on a call (the latest by default): the platform's
+        prompts and music, and what the other parties in the conversation said."""
+        return [e for e in self.transcript(call_uuid) if e["who"] != "phone"]
+
+    def transcript(self, call_uuid: str | None = None) -> list[dict]:
+        """Everything on a call (the latest by default) from this phone's side."""
         def entries():
             legs = self._phone.legs
             leg = self._platform.leg(call_uuid) if call_uuid else (legs[-1] if legs else None)
-            return [e for e in (leg.transcript if leg else []) if e["who"] == "platform"]
+            return list(leg.transcript) if leg else []
         return self._platform.run(entries)
+
+    def audio(self, call_uuid: str | None = None) -> bytes:
+        """A WAV of the call (the latest by default) as this phone heard it; play it in a
+        notebook with `IPython.display.Audio(phone.audio())`."""
+        legs = self.calls
+        if not legs and call_uuid is None:
+            raise PhoneError(f"{self.number} has not been on a call yet")
+        return self._sandbox.call_audio(call_uuid or legs[-1])
 
     def _on_call(self):
         leg = self._phone.active_leg
