@@ -298,11 +298,17 @@ def test_a_bad_number_is_explained(api):
     assert "+447700900000" in reason and "no +" in reason
 
 
-def test_a_sip_destination_is_400_with_a_clear_reason(api):
-    body = assert_error(api.post("/v1/calls", json=call_body(to=[{"type": "sip", "uri": "sip:alice@example.com"}])),
+def test_an_app_destination_is_400_since_create_call_cannot_reach_app_users(api):
+    body = assert_error(api.post("/v1/calls", json=call_body(to=[{"type": "app", "user": "alice"}])),
                         400, ["to[0].type"])
     reason = reason_for(body, "to[0].type")
-    assert "phone" in reason and "sip" in reason
+    assert "phone" in reason and "sip" in reason and "websocket" in reason
+
+
+def test_a_sip_destination_without_a_sip_uri_is_400_naming_the_uri(api):
+    response = api.post("/v1/calls", json=call_body(to=[{"type": "sip", "uri": "alice@example.com"}]))
+    assert response.status_code == 400
+    assert any(p["name"].startswith("to[0]") for p in response.json()["invalid_parameters"])
 
 
 def test_answer_url_as_a_plain_string_is_400_naming_answer_url(api):

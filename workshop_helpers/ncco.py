@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
 from vonage_voice.errors import VoiceError
 from vonage_voice.models import ncco as models
 
@@ -24,11 +24,28 @@ class Input(models.Input):
     mode: Optional[Literal["synchronous", "asynchronous"]] = None
 
 
+class Connect(models.Connect):
+    """The SDK's connect action, with `from` optional where the platform allows it.
+
+    The SDK demands `from` (or `randomFromNumber`) for every endpoint, but the platform
+    only needs a caller ID to dial a phone; app users, websockets, SIP and VBC do not.
+    """
+
+    @model_validator(mode="after")
+    def validate_from_and_random_from_number(self):
+        if self.randomFromNumber and self.from_ is not None:
+            raise VoiceError("`from` and `randomFromNumber` cannot be used together.")
+        dials_a_phone = any(e.type.value == "phone" for e in self.endpoint)
+        if dials_a_phone and self.from_ is None and not self.randomFromNumber:
+            raise VoiceError("Either `from` or `randomFromNumber` must be set to dial a phone.")
+        return self
+
+
 #: Every action the Voice API knows, and the SDK model that describes it.
 ACTION_MODELS: dict[str, type[models.NccoAction]] = {
     "record": models.Record,
     "conversation": models.Conversation,
-    "connect": models.Connect,
+    "connect": Connect,
     "talk": models.Talk,
     "stream": models.Stream,
     "input": Input,
@@ -143,6 +160,11 @@ def _platform_rules(action: dict, where: str) -> list[tuple[str, str]]:
     if name == "connect" and isinstance(action.get("endpoint"), list):
         if len(action["endpoint"]) != 1:
             problems.append((f"{where}.endpoint", "must hold exactly one endpoint"))
+        for index, endpoint in enumerate(action["endpoint"]):
+            if isinstance(endpoint, dict) and endpoint.get("type") == "websocket":
+                if not str(endpoint.get("uri", "")).startswith(("ws://", "wss://")):
+                    problems.append((f"{where}.endpoint[{index}].uri",
+                                     'must be a WebSocket URI, like "wss://example.com/socket"'))
     return problems
 
 

@@ -224,11 +224,14 @@ async def _asynchronous_dtmf(leg: "Leg", action: "Input") -> None:
     """Asynchronous input: each key is its own webhook, until the call ends or another
     input (or a transfer) takes over."""
     _drain(leg.dtmf)
-    url = action.eventUrl[0] if action.eventUrl else None
     while True:
         digit = await leg.dtmf.get()
         payload = {**leg.base_payload(), "dtmf": {"digits": digit, "timed_out": False}}
-        leg.emit(payload, url, action.eventMethod, kind="input")
+        if leg.input_listener:  # PUT .../input/dtmf sends them elsewhere
+            url, method = leg.input_listener["url"], leg.input_listener["method"]
+        else:
+            url, method = (action.eventUrl[0] if action.eventUrl else None), action.eventMethod
+        leg.emit(payload, url, method, kind="input")
 
 
 # -- record ------------------------------------------------------------------------------

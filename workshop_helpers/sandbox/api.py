@@ -20,10 +20,11 @@ from flask import Flask, Response, jsonify, request, send_file
 from pydantic import ValidationError
 from vonage_application import ApplicationConfig
 from vonage_voice.errors import VoiceError
-from vonage_voice.models import CallState, CreateCallRequest
+from vonage_voice.models import AudioStreamOptions, CallState, CreateCallRequest, TtsStreamOptions
 from werkzeug.exceptions import HTTPException
 
 from ..ncco import NccoError, parse_ncco, pydantic_problems
+from . import control
 from .auth import AuthError, verify_application_jwt, verify_basic_auth
 from .engine import CallSetup, SandboxError
 from .media import CONTENT_TYPES
@@ -154,13 +155,11 @@ def create_app(sandbox: "Sandbox") -> Flask:
         return Response(status=204)
 
     def modify(leg, action, ncco, body):
-        if leg.ended:
-            raise ApiError(400, f"Call {leg.uuid} has already ended ({leg.status}).")
         if action == "hangup":
+            require_live(leg, answered=False)
             leg.hang_up(by="platform")
             return
-        if leg.status != "answered":
-            raise ApiError(400, f"Call {leg.uuid} is not answered yet ({leg.status}); try again once it is.")
+        require_live(leg)
         if action in ("mute", "unmute"):
             leg.muted = action == "mute"
         elif action in ("earmuff", "unearmuff"):
@@ -180,6 +179,80 @@ def create_app(sandbox: "Sandbox") -> Flask:
             return
         if ncco:
             leg.transfer(ncco)
+
+    def require_live(leg, answered=True):
+        """400 unless the leg is up (and, for most verbs, answered), as the platform does."""
+        if leg.ended:
+            raise ApiError(400, f"Call {leg.uuid} has already ended ({leg.status}).")
+        if answered and leg.status != "answered":
+            raise ApiError(400, f"Call {leg.uuid} is not answered yet ({leg.status}); try again once it is.")
+
+    # -- playing into a live call ------------------------------------------------------
+    @app.put("/v1/calls/<call_uuid>/talk")
+    @jwt_required
+    def start_talk(call_uuid):
+        options = validated(TtsStreamOptions, json_body())
+        return play_into(call_uuid, control.start_talk, options, "Talk started")
+
+    @app.put("/v1/calls/<call_uuid>/stream")
+    @jwt_required
+    def start_stream(call_uuid):
+        body = json_body()
+        if isinstance(body, dict) and not _one_url(body.get("stream_url")):
+            raise invalid([("stream_url", 'must be an array with one URL, like ["https://example.com/music.mp3"]')])
+        options = validated(AudioStreamOptions, body)
+        return play_into(call_uuid, control.start_stream, options, "Stream started")
+
+    @app.delete("/v1/calls/<call_uuid>/talk")
+    @jwt_required
+    def stop_talk(call_uuid):
+        return play_into(call_uuid, lambda leg: control.stop(leg, "talk"), None, "Talk stopped")
+
+    @app.delete("/v1/calls/<call_uuid>/stream")
+    @jwt_required
+    def stop_stream(call_uuid):
+        return play_into(call_uuid, lambda leg: control.stop(leg, "stream"), None, "Stream stopped")
+
+    @app.put("/v1/calls/<call_uuid>/dtmf")
+    @jwt_required
+    def send_dtmf(call_uuid):
+        body = json_body()
+        digits = body.get("digits") if isinstance(body, dict) else None
+        if not isinstance(digits, str) or not digits or set(digits) - set("0123456789*#p"):
+            raise invalid([("digits", 'must be keys from 0-9, *, # and p (a half-second pause), like "1p2#"')])
+        return play_into(call_uuid, lambda leg: control.send_dtmf(leg, digits), None, "DTMF sent")
+
+    def play_into(call_uuid, work, options, message):
+        def on_loop():
+            leg = find_leg(call_uuid)
+            require_live(leg)
+            return work(leg) if options is None else work(leg, options)
+        platform.run(on_loop)
+        return jsonify(message=message, uuid=call_uuid)
+
+    @app.put("/v1/calls/<call_uuid>/input/dtmf")
+    @jwt_required
+    def listen_for_dtmf(call_uuid):
+        body = json_body()
+        url = body.get("event_url") if isinstance(body, dict) else None
+        if not _one_url(url):
+            raise invalid([("event_url", 'must be an array with one URL, like ["https://example.com/dtmf"]')])
+        method = str(body.get("event_method") or "POST").upper()
+        if method not in ("GET", "POST"):
+            raise invalid([("event_method", "must be GET or POST")])
+        platform.run(lambda: control.listen_for_dtmf(live(call_uuid), url[0], method))
+        return Response(status=200)
+
+    @app.delete("/v1/calls/<call_uuid>/input/dtmf")
+    @jwt_required
+    def stop_listening_for_dtmf(call_uuid):
+        platform.run(lambda: control.listen_for_dtmf(live(call_uuid), None))
+        return Response(status=200)
+
+    def live(call_uuid):
+        leg = find_leg(call_uuid)
+        require_live(leg)
+        return leg
 
     @app.get("/v1/files/<file_id>")
     @jwt_required
@@ -298,6 +371,16 @@ def create_app(sandbox: "Sandbox") -> Flask:
     return app
 
 
+def validated(model, body):
+    """`body` checked with one of the SDK's request models; 400 naming each bad field."""
+    if not isinstance(body, dict):
+        raise invalid([("body", "must be a JSON object")])
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise invalid(pydantic_problems(error)) from None
+
+
 def json_body(default=None):
     """The request's JSON, whatever its Content-Type; a clear 400 when it is not JSON."""
     if not request.get_data() and default is not None:
@@ -365,7 +448,8 @@ def parse_create_call(body, application) -> CallSetup:
     if problems:
         raise invalid(problems)
 
-    to = {"type": "phone", "number": request_model.to[0].number}
+    to = dict(data["to"][0])
+    dtmf_answer = to.pop("dtmf_answer", None) or to.pop("dtmfAnswer", None)
     if request_model.random_from_number:
         from_ = {"type": "phone", "number": application.numbers[0]}
     elif isinstance(request_model.from_, str):
@@ -385,6 +469,12 @@ def parse_create_call(body, application) -> CallSetup:
         answer_method=request_model.answer_method or "GET",
         ringing_timer=request_model.ringing_timer or 60,
         length_timer=request_model.length_timer or 7200,
+        machine_detection=request_model.machine_detection,
+        advanced_machine_detection=(
+            request_model.advanced_machine_detection.model_dump(exclude_none=True)
+            if request_model.advanced_machine_detection else None
+        ),
+        dtmf_answer=dtmf_answer,
     )
 
 
@@ -392,8 +482,17 @@ def _check_to(to) -> list[tuple[str, str]]:
     if not isinstance(to, list) or len(to) != 1 or not isinstance(to[0], dict):
         return [("to", 'must be an array with one endpoint, like [{"type": "phone", "number": "447700900000"}]')]
     endpoint = to[0]
-    if endpoint.get("type") != "phone":
-        return [("to[0].type", "the sandbox dials phone endpoints; sip, websocket, vbc and app come in a later version")]
+    if endpoint.get("type") not in ("phone", "sip", "websocket", "vbc"):
+        return [("to[0].type", "must be phone, sip, websocket or vbc")]
+    kind = endpoint["type"]
+    if kind == "sip" and not str(endpoint.get("uri", "")).startswith(("sip:", "sips:")):
+        return [("to[0].uri", 'must be a SIP URI, like "sip:alice@example.com"')]
+    if kind == "websocket" and not str(endpoint.get("uri", "")).startswith(("ws://", "wss://")):
+        return [("to[0].uri", 'must be a WebSocket URI, like "wss://example.com/socket"')]
+    if kind == "vbc" and not endpoint.get("extension"):
+        return [("to[0].extension", "is required: the VBC extension to call")]
+    if kind != "phone":
+        return []  # the SDK's model checks the rest
     try:
         check_number(endpoint.get("number"))
     except PhoneError as error:

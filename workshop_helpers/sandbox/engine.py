@@ -78,7 +78,7 @@ class CallSetup:
     caller: "Leg | None" = None
     synchronous: bool = False  # eventType synchronous: a failure's answer may be an NCCO
     on_answer_url: str | None = None  # onAnswer: an NCCO for the callee before it joins
-    dtmf_answer: str | None = None  # keys played to the callee when it answers
+    dtmf_answer: str | None = None  # keys played to the callee when it answers (any leg)
 
 
 def address(endpoint: dict) -> str:
@@ -205,6 +205,8 @@ class Leg:
         return True
 
     async def _outbound_ncco(self) -> list | None:
+        if self.setup.dtmf_answer:  # keys for the callee first (to get past its menu)
+            await actions.play_dtmf(self, self.setup.dtmf_answer)
         if self.setup.ncco is not None:
             return self.setup.ncco
         return await self._answer_ncco()

@@ -1,0 +1,51 @@
+"""What the call-control verbs of the REST API do to a live leg.
+
+`PUT /v1/calls/{uuid}/talk` and `.../stream` play into the call alongside its NCCO (the
+NCCO is not interrupted) until they finish or a DELETE stops them; `PUT .../dtmf` plays
+keys to the leg's party; `PUT .../input/dtmf` sends each key of an asynchronous `input`
+to another URL until `DELETE .../input/dtmf`. All of these run on the platform's loop.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vonage_voice.models import AudioStreamOptions, TtsStreamOptions
+
+from . import actions
+from .speech import PLATFORM_VOICE
+
+if TYPE_CHECKING:
+    from .engine import Leg
+
+
+async def start_talk(leg: "Leg", options: TtsStreamOptions) -> None:
+    language = options.language.value if hasattr(options.language, "value") else options.language
+    audio, seconds = await leg.platform.say(options.text, language or PLATFORM_VOICE)
+    _start(leg, "talk", actions.play_looped(leg, "talk", options.text, audio, seconds, options.loop))
+
+
+async def start_stream(leg: "Leg", options: AudioStreamOptions) -> None:
+    url = options.stream_url[0]
+    audio, seconds = await actions.stream_audio(leg, url)
+    _start(leg, "stream", actions.play_looped(leg, "stream", url, audio, seconds, options.loop))
+
+
+def _start(leg: "Leg", kind: str, playing) -> None:
+    stop(leg, kind)  # a new talk replaces the one still playing
+    leg.played[kind] = leg.start_child(playing)
+
+
+def stop(leg: "Leg", kind: str) -> None:
+    task = leg.played.pop(kind, None)
+    if task is not None:
+        task.cancel()
+
+
+def send_dtmf(leg: "Leg", digits: str) -> None:
+    leg.start_child(actions.play_dtmf(leg, digits))
+
+
+def listen_for_dtmf(leg: "Leg", url: str | None, method: str = "POST") -> None:
+    """Where an asynchronous input's keys go from now on (None: back to its eventUrl)."""
+    leg.input_listener = {"url": url, "method": method} if url else None
