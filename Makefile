@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Debian packages the test suite uses (installed only where apt-get and root are available).
-TEST_APT_PACKAGES := curl
+# Debian packages the test suite uses (installed only where apt-get and root are available):
+# curl for the README's examples, espeak-ng for the sandbox's speech, ffmpeg for audio files.
+TEST_APT_PACKAGES := curl espeak-ng ffmpeg
 
 .PHONY: lab test sandbox benchmark clean check-python system-packages
 

@@ -7,6 +7,7 @@ background) and returned, so tests and notebooks can look at it too.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ def doctor(workshop=None, show: bool = True) -> list[Check]:
     from . import workshop as workshop_module
 
     workshop = workshop or workshop_module._running
-    checks = [check_python(), *[check_package(name) for name in PACKAGES], check_widgets()]
+    checks = [check_python(), *[check_package(name) for name in PACKAGES], check_widgets(),
+              *check_audio()]
     if workshop is None or not workshop.running:
         checks.append(Check("workshop", False, "not started", "run ws = wh.start()"))
     else:
@@ -68,6 +70,23 @@ def check_widgets() -> Check:
     except metadata.PackageNotFoundError:
         return Check("widget front-end", False, "jupyterlab_widgets is missing",
                      "pip install jupyterlab_widgets, then reload the JupyterLab page")
+
+
+def check_audio() -> list[Check]:
+    """The sandbox speaks with espeak-ng and reads unusual audio files with ffmpeg;
+    without them it still works (speech becomes a hum), so say what is missed."""
+    from .sandbox.speech import INSTALL_HINT
+
+    checks = []
+    espeak = shutil.which("espeak-ng")
+    checks.append(Check("speech (espeak-ng)", bool(espeak), espeak or "not installed", INSTALL_HINT))
+    ffmpeg = shutil.which("ffmpeg")
+    checks.append(Check(
+        "audio files (ffmpeg)", bool(ffmpeg), ffmpeg or "not installed",
+        "optional: install ffmpeg to play stream files other than wav, mp3 and ogg "
+        "(Debian/Ubuntu: sudo apt install ffmpeg; macOS: brew install ffmpeg)",
+    ))
+    return checks
 
 
 def check_server(workshop) -> Check:

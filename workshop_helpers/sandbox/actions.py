@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 #: Defaults the Voice API documents for `input`.
 DTMF_TIME_OUT, DTMF_MAX_DIGITS = 3, 4
-SPEECH_START_TIMEOUT, SPEECH_END_ON_SILENCE = 10, 2.0
+SPEECH_START_TIMEOUT, SPEECH_END_ON_SILENCE, SPEECH_MAX_DURATION = 10, 2.0, 60
 
 
 async def run_ncco(leg: "Leg", ncco: list) -> None:
@@ -199,19 +199,44 @@ async def _collect_dtmf(leg: "Leg", options) -> dict:
 
 
 async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
-    """The sandbox "recognises" exactly what a virtual phone says."""
+    """The sandbox "recognises" exactly what a virtual phone says: the words it said
+    before `maxDuration` ran out (then timeout_reason is max_duration), or the whole
+    phrase once `endOnSilence` seconds of quiet follow it."""
     start_timeout = options.startTimeout if options and options.startTimeout else SPEECH_START_TIMEOUT
     silence = options.endOnSilence if options and options.endOnSilence else SPEECH_END_ON_SILENCE
+    max_duration = options.maxDuration if options and options.maxDuration else SPEECH_MAX_DURATION
+    listening_from = leg.clock.elapsed()
     try:
         await leg.clock.wait_for(_next_phrase(leg, heard), start_timeout)
     except asyncio.TimeoutError:
         return {"results": [], "timeout_reason": "start_timeout"}
     phrase = next(e for e in leg.transcript[heard:] if e["kind"] == "said")
-    await leg.clock.sleep(phrase["seconds"] + silence)
-    return {
-        "results": [{"text": phrase["text"], "confidence": "0.95"}],
-        "timeout_reason": "end_on_silence_timeout",
-    }
+    spoken = phrase["seconds"] + silence
+    if spoken > max_duration:
+        await leg.clock.sleep(max_duration)
+        words = phrase["text"].split()
+        text = " ".join(words[: int(len(words) * max_duration / phrase["seconds"])])
+        result = {"results": [{"text": text, "confidence": "0.95"}] if text else [],
+                  "timeout_reason": "max_duration"}
+    else:
+        await leg.clock.sleep(spoken)
+        result = {"results": [{"text": phrase["text"], "confidence": "0.95"}],
+                  "timeout_reason": "end_on_silence_timeout"}
+    if options and options.saveAudio:
+        result["recording_url"] = await _save_speech(leg, listening_from)
+    return result
+
+
+async def _save_speech(leg: "Leg", start: float) -> str:
+    """saveAudio: what the caller said while the input listened, as a downloadable file."""
+    file_id = leg.platform.ids.uuid()
+    path = leg.platform.files_dir / f"{file_id}.wav"
+    spoken = [e for e in leg.transcript if e["who"] == "phone"]
+    await asyncio.to_thread(
+        media.write_recording, path, spoken, leg.platform.audio, start, leg.clock.elapsed(),
+        1, "wav", lambda entry: 0,
+    )
+    return f"{leg.platform.base_url()}/v1/files/{file_id}"
 
 
 async def _next_phrase(leg: "Leg", seen: int) -> None:

@@ -356,6 +356,12 @@ def create_app(sandbox: "Sandbox") -> Flask:
     def transcript(call_uuid):
         return jsonify(transcript=platform.run(lambda: list(find_leg(call_uuid).transcript)))
 
+    @app.get("/sandbox/calls/<call_uuid>/audio")
+    @jwt_required
+    def call_audio(call_uuid):
+        platform.run(lambda: find_leg(call_uuid))  # 404 for an unknown leg
+        return Response(sandbox.call_audio(call_uuid), mimetype="audio/wav")
+
     @app.get("/sandbox/webhooks")
     @jwt_required
     def webhooks():

@@ -177,11 +177,13 @@ class PhoneHandle:
         return self._platform.run(self._phone.describe)
 
     def script(self, on_ring: str = "answer", answer_after: float = 1.0,
-               script: list | None = None) -> "PhoneHandle":
-        """Set what this phone does when it rings and once it has answered."""
-        behaviour = Behaviour.from_dict(
-            {"on_ring": on_ring, "answer_after": answer_after, "script": script or []}
-        )
+               script: list | None = None, answered_by: str = "human") -> "PhoneHandle":
+        """Set what this phone does when it rings and once it has answered
+        (`answered_by="machine"` makes it a voicemail box: a greeting, then a beep)."""
+        behaviour = Behaviour.from_dict({
+            "on_ring": on_ring, "answer_after": answer_after, "script": script or [],
+            "answered_by": answered_by,
+        })
         self._platform.run(lambda: self._platform.phones.script(self.number, behaviour))
         return self
 
