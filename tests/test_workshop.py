@@ -404,3 +404,34 @@ def test_drift_flags_a_webhook_without_a_method():
     no_method = {**right, "answer_url": {"address": base + "/webhooks/answer"}}
     (found,) = drift(no_method, base)
     assert (found.name, found.address, found.method) == ("answer_url", base + "/webhooks/answer", None)
+
+
+def test_the_proxy_pattern_with_the_toolkit(ws):
+    """The workshop's proxy: the answer handler puts the caller in a named conversation
+    and calls the other party into it; both legs end up in one conversation in ws.calls,
+    and each party heard the other."""
+    from vonage_voice import Conversation, CreateCallRequest, Phone, ToPhone
+
+    proxied = {}
+
+    @ws.answer
+    def answer(call):
+        request = CreateCallRequest(
+            to=[ToPhone(number="447700900302")], from_=Phone(number=ws.number),
+            ncco=[Conversation(name=f"proxy-{call['uuid']}")],
+        )
+        proxied["callee"] = ws.client.voice.create_call(request).uuid
+        return [Talk(text="Connecting you"), Conversation(name=f"proxy-{call['uuid']}")]
+
+    callee = ws.phone("447700900302").script(script=[{"wait": 2}, {"say": "you are through to bob"}])
+    caller = ws.phone("447700900301").script(script=[{"wait": 6}, {"say": "thanks bob"}, {"wait": 2}, {"hangup": True}])
+    uuid = caller.call(ws.number)
+    completed(ws, uuid)
+    wait_until(lambda: "callee" in proxied)
+    callee.hangup() if ws.sandbox.call(proxied["callee"])["status"] == "answered" else None
+    completed(ws, proxied["callee"])
+
+    calls = ws.calls.set_index("uuid")
+    assert calls.loc[uuid, "conversation_uuid"] == calls.loc[proxied["callee"], "conversation_uuid"]
+    assert [e["text"] for e in caller.heard() if e["kind"] == "said"] == ["you are through to bob"]
+    assert [e["text"] for e in callee.heard() if e["kind"] == "said"] == ["thanks bob"]

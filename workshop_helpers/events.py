@@ -124,7 +124,7 @@ class EventStore:
         status_events = events[events["status"].notna() & events["verified"]]
         legs = []
         for uuid, rows in status_events.groupby("uuid", sort=False):
-            first = rows.iloc[0]
+            first, last = rows.iloc[0], rows.iloc[-1]
             times = {status: stamp for status, stamp in zip(rows["status"], rows["timestamp"])}
             statuses = list(rows["status"])
             failures = [s for s in statuses if s in FAILURES]
@@ -132,7 +132,7 @@ class EventStore:
             duration = _whole_number(completed.iloc[-1]["payload"].get("duration")) if len(completed) else None
             legs.append({
                 "uuid": uuid,
-                "conversation_uuid": first["conversation_uuid"],
+                "conversation_uuid": last["conversation_uuid"],  # where it ended up
                 "direction": first["direction"],
                 "from": first["from"],
                 "to": first["to"],

@@ -55,6 +55,7 @@ class Conversation:
             self.started.set()
         self.transcript: list[dict] = []  # what members said into it (for its recording)
         self.recording: ConversationRecording | None = None
+        self.wants_recording: tuple | None = None  # (leg, action) of the first `record: true`
         self.outbox: Outbox | None = None  # for recording events, made when first needed
 
     # -- membership ------------------------------------------------------------------
@@ -108,8 +109,6 @@ class Conversation:
         for member in list(self.members.values()):
             self.members.pop(member.leg.uuid, None)
             member.ended.set()
-
-    wants_recording: tuple | None = None  # (leg, action) of the member that asked first
 
     def record_for(self, leg: "Leg", action: "models.Conversation") -> None:
         """`record: true`: record the conversation from when it starts until it ends."""
