@@ -178,3 +178,35 @@ def test_transfer_to_an_unknown_conversation_is_an_error_event_and_the_ncco_goes
     errors = [p for p in receiver.payloads("event") if "reason" in p]
     assert "CON-00000000" in errors[0]["detail"]
     assert "Still here" in [e["text"] for e in sandbox.phone("447700900000").heard(uuid)]
+
+
+def test_a_conference_driven_through_the_sandbox_control_api(sandbox, receiver):
+    """Apps in any language can test multi-party calls: phones call in, speak and hang up
+    over HTTPS, and the transcript and audio of each leg come back the same way."""
+    from test_api_errors import Api
+
+    api = Api(sandbox)
+    receiver.respond("answer", always=[{"action": "conversation", "name": "http-room"}])
+    sandbox.application.set_webhooks(answer_url=receiver.url("answer"), event_url=receiver.url("event"))
+    legs = {}
+    for number in (ALICE, BOB):
+        response = api.post(f"/sandbox/phones/{number}/calls")
+        assert response.status_code == 201
+        legs[number] = response.json()["uuid"]
+        receiver.wait_for(lambda r, leg=legs[number]: transfers(r, leg))  # in the room
+    wait_until(lambda: all(sandbox.call(leg)["status"] == "answered" for leg in legs.values()))
+    assert api.post(f"/sandbox/phones/{ALICE}/say", json={"text": "can you hear me"}).status_code == 200
+    assert api.post(f"/sandbox/phones/{BOB}/press", json={"digits": "5"}).status_code == 200
+    for number in legs:
+        assert api.post(f"/sandbox/phones/{number}/hangup").status_code == 200
+
+    bob_heard = api.get(f"/sandbox/calls/{legs[BOB]}/transcript").json()["transcript"]
+    assert said_by(bob_heard, ALICE) == ["can you hear me"]
+    alice_heard = api.get(f"/sandbox/calls/{legs[ALICE]}/transcript").json()["transcript"]
+    assert [(e["who"], e["text"]) for e in alice_heard if e["kind"] == "dtmf"] == [(BOB, "5")]
+    audio = api.get(f"/sandbox/calls/{legs[BOB]}/audio")
+    assert audio.status_code == 200 and audio.headers["Content-Type"] == "audio/wav"
+    samples, rate = soundfile.read(io.BytesIO(audio.content))
+    assert rate == 16000 and np.abs(samples).max() > 0.05  # Alice's words are in Bob's audio
+    assert api.get("/sandbox/calls/nope/audio").status_code == 404
+    api.close()
