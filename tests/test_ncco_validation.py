@@ -30,7 +30,7 @@ from vonage_voice import (
 )
 from vonage_voice.models.ncco import NccoAction
 
-from workshop_helpers.ncco import ACTION_MODELS, NccoError, parse_ncco, validate_ncco
+from workshop_helpers.ncco import ACTION_MODELS, NccoError, as_python, parse_ncco, validate_ncco
 
 EVENT = "https://example.com/webhooks/event"
 
@@ -345,8 +345,8 @@ def test_endpoint_problems_name_the_endpoint_field_without_pydantic_union_tags()
 # The SDK's own cross-field checks raise vonage_voice NccoActionError (not a ValueError);
 # parse_ncco must still answer with an NccoError naming the action.
 SDK_CHECKS = {
-    "connect without from or randomFromNumber": [
-        {"action": "connect", "endpoint": [{"type": "app", "user": "bob"}]}],
+    "connect to a phone without from or randomFromNumber": [
+        {"action": "connect", "endpoint": [{"type": "phone", "number": "447700900000"}]}],
     "connect with from and randomFromNumber": [
         {"action": "connect", "from": "447700900100", "randomFromNumber": True,
          "endpoint": [{"type": "app", "user": "bob"}]}],
@@ -436,3 +436,39 @@ def test_any_json_value_is_a_valid_ncco_or_an_ncco_error(ncco):
     assert all(isinstance(action, NccoAction) for action in actions)
     # anything accepted must survive the trip to the wire and back
     assert validate_ncco(json.dumps(validate_ncco(actions))) == validate_ncco(actions)
+
+
+@pytest.mark.parametrize("endpoint", [
+    {"type": "app", "user": "bob"},
+    {"type": "websocket", "uri": "wss://example.com/socket", "content-type": "audio/l16;rate=16000"},
+    {"type": "sip", "uri": "sip:bob@example.com"},
+    {"type": "vbc", "extension": "1234"},
+], ids=["app", "websocket", "sip", "vbc"])
+def test_connect_needs_no_from_for_endpoints_that_are_not_phones(endpoint):
+    """The SDK's model demands `from` for every endpoint; the platform only to dial a phone."""
+    (action,) = parse_ncco([{"action": "connect", "endpoint": [endpoint]}])
+    assert action.from_ is None
+
+
+def test_connect_errors_are_about_the_endpoint_type_named():
+    """Not "number, user, uri and extension are required" for an app endpoint."""
+    problems = problems_of([{"action": "connect", "endpoint": [{"type": "app"}]}])
+    assert problems == [("ncco[0].endpoint[0].user", "Field required")]
+
+
+def test_as_python_builds_the_same_ncco():
+    ncco = [
+        {"action": "talk", "text": "Hi", "bargeIn": True},
+        {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1}, "mode": "synchronous"},
+        {"action": "connect", "endpoint": [{"type": "websocket", "uri": "ws://example.com",
+                                           "content-type": "audio/l16;rate=8000"}]},
+        {"action": "record", "eventUrl": ["https://example.com/r"]},
+    ]
+    code = as_python(ncco)
+    assert code.splitlines()[:2] == [
+        "from vonage_voice import Dtmf, Record, Talk, WebsocketEndpoint",
+        "from workshop_helpers.ncco import Connect, Input",  # mode, and connect with no from
+    ]
+    namespace = {}
+    exec(code, namespace)
+    assert validate_ncco(namespace["ncco"]) == validate_ncco(ncco)

@@ -11,6 +11,7 @@ a single `connect` endpoint, ...). Like the platform, it tolerates string-encode
 from __future__ import annotations
 
 import json
+from enum import Enum
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ValidationError, model_validator
@@ -106,6 +107,58 @@ def ncco_dict(action: models.NccoAction) -> dict:
     return {"action": data.pop("action"), **data}
 
 
+def as_python(ncco: Any) -> str:
+    """The `vonage_voice` code that builds this NCCO (validated first), ready to paste."""
+    actions = parse_ncco(ncco)
+    imports: dict[str, set[str]] = {}
+    lines = [f"    {_constructor(action, imports)}," for action in actions]
+    for name in imports.get("workshop_helpers.ncco", ()):  # ours accept all the SDK's do
+        imports.get("vonage_voice", set()).discard(name)
+    header = [f"from {module} import {', '.join(sorted(names))}"
+              for module, names in sorted(imports.items()) if names]
+    return "\n".join(header + ["", "ncco = ["] + lines + ["]"])
+
+
+def _constructor(model: BaseModel, imports: dict[str, set[str]]) -> str:
+    """`Talk(text='Hello', bargeIn=True)`: a model as the call that makes it."""
+    cls = type(model)
+    if cls.__module__ == __name__ and _sdk_accepts(cls.__bases__[0], model):
+        cls = cls.__bases__[0]  # our Input/Connect only where the SDK's own would refuse
+    module = "workshop_helpers.ncco" if cls.__module__ == __name__ else "vonage_voice"
+    imports.setdefault(module, set()).add(cls.__name__)
+    arguments = []
+    for name in model.model_fields_set:
+        value = getattr(model, name)
+        default = cls.model_fields[name].default
+        if value is None or (isinstance(default, Enum) and value == default):
+            continue  # `action` and an endpoint's `type` are implied by the class
+        arguments.append(f"{name}={_python_value(value, imports)}")
+    order = list(cls.model_fields)
+    arguments.sort(key=lambda text: order.index(text.split("=", 1)[0]))
+    return f"{cls.__name__}({', '.join(arguments)})"
+
+
+def _sdk_accepts(sdk_model: type[BaseModel], model: BaseModel) -> bool:
+    data = model.model_dump(exclude_none=True)
+    if set(data) - set(sdk_model.model_fields):
+        return False  # it uses a field only our subclass has (input's `mode`)
+    try:
+        sdk_model.model_validate(data)
+    except (ValidationError, VoiceError):
+        return False
+    return True
+
+
+def _python_value(value: Any, imports: dict[str, set[str]]) -> str:
+    if isinstance(value, BaseModel):
+        return _constructor(value, imports)
+    if isinstance(value, list):
+        return "[" + ", ".join(_python_value(item, imports) for item in value) + "]"
+    if hasattr(value, "value") and type(value).__module__.startswith("vonage"):
+        return repr(value.value)  # an SDK enum: its plain value is accepted too
+    return repr(value)
+
+
 def parse_action(action: Any, where: str = "ncco[0]") -> models.NccoAction:
     """Validate one action (a dict or a model) against its SDK model and platform rules."""
     if isinstance(action, BaseModel):
@@ -130,7 +183,8 @@ def parse_action(action: Any, where: str = "ncco[0]") -> models.NccoAction:
         model = ACTION_MODELS[name].model_validate(data)
     except ValidationError as error:
         flagged = {path for path, _ in problems}
-        problems += [p for p in pydantic_problems(error, where) if p[0] not in flagged]
+        chosen = _endpoint_models(data) if name == "connect" else None
+        problems += [p for p in pydantic_problems(error, where, chosen) if p[0] not in flagged]
     except VoiceError as error:  # the SDK's own cross-field checks (NccoActionError)
         problems.append((where, str(error)))
     if problems:
@@ -186,10 +240,29 @@ def _url_array_problems(value: Any, where: str) -> list[tuple[str, str]]:
     return []
 
 
-def pydantic_problems(error: ValidationError, where: str = "") -> list[tuple[str, str]]:
-    """A pydantic error as (field path, reason) pairs, in the words of the JSON sent."""
+def _endpoint_models(data: dict) -> set[str] | None:
+    """The endpoint models a connect's endpoints name by their `type` ("phone" →
+    PhoneEndpoint), so errors are about the endpoint meant, not every kind it is not."""
+    endpoints = data.get("endpoint")
+    if not isinstance(endpoints, list):
+        return None
+    kinds = {e.get("type") for e in endpoints if isinstance(e, dict)}
+    names = {"phone": "PhoneEndpoint", "app": "AppEndpoint", "websocket": "WebsocketEndpoint",
+             "sip": "SipEndpoint", "vbc": "VbcEndpoint"}
+    return {names[kind] for kind in kinds if kind in names} or None
+
+
+def pydantic_problems(error: ValidationError, where: str = "",
+                      union_members: set[str] | None = None) -> list[tuple[str, str]]:
+    """A pydantic error as (field path, reason) pairs, in the words of the JSON sent.
+
+    With `union_members`, errors about other members of a union are left out.
+    """
     problems = []
     for item in error.errors():
+        tags = {part for part in item["loc"] if _is_union_tag(part)}
+        if union_members and tags and not tags & union_members:
+            continue
         path = "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}"
             for part in item["loc"]
