@@ -85,6 +85,12 @@ class EventStore:
         with self._lock:
             self._db.close()
 
+    def version(self) -> tuple[int, int]:
+        """(how many rows, the last id): it changes whenever a webhook arrives or the
+        store is cleared, so a live view knows when to redraw without reading it all."""
+        with self._lock:
+            return self._db.execute("SELECT count(*), coalesce(max(id), 0) FROM events").fetchone()
+
     def rows(self) -> list[dict]:
         with self._lock:
             cursor = self._db.execute("SELECT * FROM events ORDER BY id")
