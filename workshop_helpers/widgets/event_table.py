@@ -17,7 +17,6 @@ import threading
 
 import ipywidgets as widgets
 import pandas as pd
-from IPython.display import display
 
 ALL = "(all)"
 COLUMNS = ["received_at", "kind", "status", "uuid", "from", "to", "digits", "speech", "reason", "refused"]
@@ -99,15 +98,17 @@ class EventTable:
             dropdown.options = options
             dropdown.value = current if current in options else ALL
 
-    def show_timeline(self) -> None:
-        """Draw the chosen call (or the latest) below the table."""
-        self.picture.clear_output()
+    def show_timeline(self):
+        """Draw the chosen call (or the latest) below the table; return the picture."""
         call = None if self.call.value == ALL else self.call.value
-        with self.picture:
-            try:
-                display(self.workshop.timeline(call))
-            except ValueError as error:
-                print(error)
+        self.picture.clear_output()
+        try:
+            figure = self.workshop.timeline(call)
+        except ValueError as error:
+            self.picture.append_stdout(f"{error}\n")
+            return None
+        self.picture.append_display_data(figure)
+        return figure
 
     def stop(self) -> None:
         """Stop updating (it also stops by itself when the workshop stops)."""

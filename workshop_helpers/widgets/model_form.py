@@ -135,7 +135,7 @@ class FieldEditor:
         self.widget, self.read, self.nested = self._build(inner, info)
         label = self.name + (" *" if self.required else "")
         self.widget.description = label
-        self.widget.description_tooltip = help_text or None
+        self.widget.tooltip = help_text or None
         self.widget.style = {"description_width": "150px"}
         self.box = widgets.VBox([self.widget, self.error])
 

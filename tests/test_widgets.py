@@ -1,0 +1,178 @@
+"""The widgets without a browser: their forms come from the SDK models, their buttons do
+what their plain-Python equivalents do, and they show what happened. (The same flows in
+a real JupyterLab page are in test_browser.py.)"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import pytest
+
+import workshop_helpers as wh
+from conftest import wait_until
+from workshop_helpers.ncco import ACTION_MODELS, NccoError
+from workshop_helpers.widgets import Dialer, EventTable, NccoComposer, PhoneWidget
+from workshop_helpers.widgets.model_form import ModelForm
+
+SLOW = 5  # phones are answered by hand here: slow enough for a test to act in time
+
+
+@pytest.fixture
+def ws():
+    workshop = wh.start(speed=SLOW)
+    yield workshop
+    wh.stop()
+
+
+def field(form: ModelForm, name: str):
+    return next(f for f in form.fields if f.name == name)
+
+
+# -- forms generated from the models --------------------------------------------------------
+@pytest.mark.parametrize("action", list(ACTION_MODELS))
+def test_every_action_gets_a_form_with_a_field_for_each_model_field(action):
+    model = ACTION_MODELS[action]
+    form = ModelForm(model)
+    expected = {info.serialization_alias or name for name, info in model.model_fields.items()} - {"action"}
+    assert {f.name for f in form.fields} == expected
+
+
+def test_field_widgets_follow_the_model_types_enums_ranges_and_defaults():
+    record = ModelForm(ACTION_MODELS["record"])
+    assert isinstance(field(record, "format").widget, widgets.Dropdown)
+    assert list(field(record, "format").widget.options) == ["(default)", "mp3", "wav", "ogg"]
+    assert field(record, "channels").widget.placeholder == "a whole number 1 to 32"
+    assert list(field(record, "beepStart").widget.options) == [("(default)", None), ("true", True), ("false", False)]
+    wait = ModelForm(ACTION_MODELS["wait"])
+    assert field(wait, "timeout").widget.placeholder == "a number; default 10.0"
+    talk = ModelForm(ACTION_MODELS["talk"])
+    assert field(talk, "text").required and field(talk, "text").widget.description == "text *"
+    assert "1500" in field(talk, "text").widget.placeholder
+    assert "interrupt" in field(talk, "bargeIn").widget.tooltip  # from the model's docstring
+    connect = ModelForm(ACTION_MODELS["connect"])
+    assert list(field(connect, "endpoint").nested.picker.options) == ["phone", "app", "websocket", "sip", "vbc"]
+
+
+# -- the composer -----------------------------------------------------------------------------
+def test_compose_talk_and_input_gives_the_ncco_its_json_and_its_python():
+    composer = NccoComposer()
+    composer.add("talk", text="Press 1 for sales")
+    composer.add("input", type=["dtmf"], dtmf={"maxDigits": 1})
+    assert composer.problems == []
+    assert composer.ncco == [
+        {"action": "talk", "text": "Press 1 for sales"},
+        {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1}},
+    ]
+    assert '"maxDigits": 1' in composer.preview.value and "Valid NCCO" in composer.status.value
+    composer.copy_button.click()
+    assert composer.python.value.endswith(
+        "ncco = [\n    Talk(text='Press 1 for sales'),\n    Input(type=['dtmf'], dtmf=Dtmf(maxDigits=1)),\n]")
+
+
+def test_the_add_button_and_the_action_buttons_edit_the_list():
+    composer = NccoComposer()
+    composer.kind.value = "wait"
+    composer.add_button.click()
+    composer.kind.value = "talk"
+    composer.add_button.click()
+    assert [a.name for a in composer.actions] == ["wait", "talk"]
+    composer.actions[1].up.click()
+    assert [a.name for a in composer.actions] == ["talk", "wait"]
+    composer.actions[0].remove.click()
+    assert [a.name for a in composer.actions] == ["wait"]
+    assert composer.ncco == [{"action": "wait", "timeout": 10.0}]  # the model's default, sent
+
+
+def test_an_invalid_value_is_shown_next_to_its_field_and_the_ncco_refuses():
+    composer = NccoComposer([{"action": "input", "type": ["dtmf"]}])
+    max_digits = field(field(composer.actions[0].form, "dtmf").nested.forms["Dtmf"], "maxDigits")
+    max_digits.widget.value = "50"  # as typing does
+    assert composer.problems == [("ncco[0].dtmf.maxDigits", "Input should be less than or equal to 20")]
+    assert "less than or equal to 20" in max_digits.error.value and max_digits.error.layout.display is None
+    assert "1 to fix" in composer.status.value
+    with pytest.raises(NccoError, match="maxDigits"):
+        composer.ncco
+    max_digits.widget.value = "abc"
+    assert composer.problems == [("ncco[0].dtmf.maxDigits", "'abc' is not a whole number")]
+    max_digits.widget.value = "5"
+    assert composer.problems == [] and max_digits.error.layout.display == "none"
+
+
+def test_a_missing_required_field_and_a_cross_field_rule_are_shown():
+    composer = NccoComposer()
+    composer.add("talk")
+    assert composer.problems == [("ncco[0].text", "Field required")]
+    composer.add("connect", endpoint=[{"type": "phone", "number": "447700900000"}])
+    assert ("ncco[1]", "Either `from` or `randomFromNumber` must be set to dial a phone.") in composer.problems
+    assert "randomFromNumber" in composer.actions[1].error.value  # no single field: on the action
+
+
+def test_an_unknown_action_is_a_clear_error():
+    with pytest.raises(ValueError, match="the actions are: record, conversation"):
+        NccoComposer().add("play")
+
+
+# -- dialer, phone and table in a running workshop ------------------------------------------
+def test_compose_call_answer_press_and_see_the_input_in_the_table(ws):
+    composer = NccoComposer([
+        {"action": "talk", "text": "Press a key"},
+        {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1}, "eventUrl": [ws.webhook_url("input")]},
+    ])
+    phone = PhoneWidget(ws, "447700900555")
+    dialer = Dialer(ws, composer)
+    table = EventTable(ws)
+    dialer.to.value = phone.number
+    dialer.call_button.click()
+    uuid = dialer.calls.value
+    assert uuid and "create_call" in dialer.last_python
+    wait_until(lambda: phone.call_state() == ("ringing", uuid))
+    phone.refresh()
+    assert not phone.answer_button.disabled
+    phone.answer_button.click()
+    assert phone.call_state() == ("answered", uuid)
+    wait_until(lambda: any(e["kind"] == "action" and e["text"] == "input" for e in phone.transcript()))
+    [key for key in phone.widget.children[3].children if key.description == "7"][0].click()
+    ws.wait_for(uuid)
+    wait_until(lambda: "input" in list(table.rows["kind"]))
+    assert table.filter(call=uuid, kind="input")["digits"].tolist() == ["7"]
+    assert "Press a key" in phone.heard.value and "dtmf: 7" in phone.heard.value
+    phone.load_audio()
+    assert phone.audio.value[:4] == b"RIFF"
+
+
+def test_dialer_controls_call_the_sdk_and_show_the_python(ws):
+    phone = ws.phone("447700900556").script(script=[{"wait": 30}])
+    dialer = Dialer(ws, NccoComposer([{"action": "wait", "timeout": 30}]))
+    uuid = dialer.place(phone.number)
+    wait_until(lambda: ws.sandbox.call(uuid)["status"] == "answered")
+    dialer.text.value = "hello there"
+    dialer.control("talk", uuid)
+    assert dialer.last_python == f"ws.client.voice.play_tts_into_call('{uuid}', TtsStreamOptions(text='hello there'))"
+    wait_until(lambda: "hello there" in [e["text"] for e in phone.heard(uuid)])
+    dialer.digits.value = "12"
+    dialer.control("dtmf", uuid)
+    wait_until(lambda: [e["text"] for e in phone.heard(uuid) if e["kind"] == "dtmf"] == ["1", "2"])
+    dialer.control("hangup", uuid)
+    ws.wait_for(uuid)
+
+
+def test_dialer_errors_are_shown_not_raised(ws):
+    dialer = Dialer(ws)
+    dialer._try(lambda: dialer.control("mute", None))
+    assert "choose a call first" in dialer.result.value
+    dialer._try(lambda: dialer.control("mute", "no-such-call"))
+    assert "does not exist" in dialer.result.value
+
+
+def test_the_event_table_updates_by_itself_and_colours_by_status(ws):
+    ws.clear_events()
+    table = EventTable(ws, every=0.05)
+    uuid = ws.phone("447700900557").call(ws.number)
+    ws.wait_for(uuid)
+    wait_until(lambda: "completed" in table.table.value)
+    assert "background:#d7f5d7" in table.table.value  # answered rows are green
+    assert table.filter(status="completed")["uuid"].tolist() == [uuid]
+    with pytest.raises(ValueError, match="not one of the"):
+        table.filter(kind="nonsense")
+    table.show_timeline()
+    assert table.picture.outputs  # the timeline picture (or why there is none)
+    table.stop()
