@@ -321,7 +321,7 @@ def create_app(sandbox: "Sandbox") -> Flask:
             behaviour = Behaviour.from_dict(json_body())
         except PhoneError as error:
             raise invalid([("behaviour", str(error))]) from None
-        return jsonify(control(lambda: platform.phones.script(number, behaviour).describe()))
+        return jsonify(as_phone_error(lambda: platform.phones.script(number, behaviour).describe()))
 
     @app.post("/sandbox/phones/<number>/calls")
     @jwt_required
@@ -329,8 +329,8 @@ def create_app(sandbox: "Sandbox") -> Flask:
         body = json_body(default={})
         to = body.get("to", application.number)
         phone = sandbox.phone(phone_number(number))
-        call_uuid = control(lambda: phone.call(to))
-        return jsonify(control(lambda: platform.leg(call_uuid).info())), 201
+        call_uuid = as_phone_error(lambda: phone.call(to))
+        return jsonify(as_phone_error(lambda: platform.leg(call_uuid).info())), 201
 
     @app.post("/sandbox/phones/<number>/<command>")
     @jwt_required
@@ -342,11 +342,11 @@ def create_app(sandbox: "Sandbox") -> Flask:
                 digits = check_digits(body.get("digits"), "digits")
             except PhoneError as error:
                 raise invalid([("digits", str(error))]) from None
-            control(lambda: phone.press(digits))
+            as_phone_error(lambda: phone.press(digits))
         elif command == "say":
-            control(lambda: phone.say(body.get("text", "")))
+            as_phone_error(lambda: phone.say(body.get("text", "")))
         elif command in ("answer", "reject", "hangup"):
-            control(getattr(phone, command))
+            as_phone_error(getattr(phone, command))
         else:
             raise ApiError(404, f"Phones do not {command}: use calls, answer, reject, press, say or hangup.")
         return jsonify(phone.describe())
@@ -368,7 +368,8 @@ def create_app(sandbox: "Sandbox") -> Flask:
         leg = request.args.get("leg")
         return jsonify(webhooks=sandbox.webhooks(leg=leg))
 
-    def control(work):
+    def as_phone_error(work):
+        """A phone that cannot do what was asked (not on a call, ...) is a 409 that says why."""
         try:
             return work()
         except (PhoneError, SandboxError) as error:
