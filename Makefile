@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the test suite uses (installed only where apt-get and root are available):
-# curl for the README's examples, espeak-ng for the sandbox's speech, ffmpeg for audio files.
-TEST_APT_PACKAGES := curl espeak-ng ffmpeg
+# curl for the README's examples, espeak-ng for the sandbox's speech, ffmpeg for audio files,
+# chromium for the browser tests (Playwright drives it; it downloads no browser of its own).
+TEST_APT_PACKAGES := curl espeak-ng ffmpeg chromium
 
 .PHONY: lab test sandbox benchmark clean check-python system-packages
 
