@@ -179,6 +179,8 @@ def parse_action(action: Any, where: str = "ncco[0]") -> models.NccoAction:
         data.setdefault("conversationId", data.pop("conversation_id"))
     if name == "connect" and isinstance(data.get("endpoint"), list):
         data["endpoint"] = [_wire_to_model_keys(e) for e in data["endpoint"]]
+    if name == "connect" and isinstance(data.get("ringbackTone"), str):
+        data["ringbackTone"] = [data["ringbackTone"]]  # the docs: a URL; the Python SDK: a list
     try:
         model = ACTION_MODELS[name].model_validate(data)
     except ValidationError as error:
@@ -223,10 +225,17 @@ def _platform_rules(action: dict, where: str) -> list[tuple[str, str]]:
 
 
 def _wire_to_model_keys(endpoint: Any) -> Any:
-    """The websocket endpoint's `content-type` key is `contentType` in the SDK model."""
-    if isinstance(endpoint, dict) and "content-type" in endpoint:
-        endpoint = {**endpoint}
+    """Keys the platform accepts under another name than the SDK model's: a websocket's
+    `content-type` (contentType), and onAnswer's legacy `ringback` (ringbackTone)."""
+    if not isinstance(endpoint, dict):
+        return endpoint
+    endpoint = {**endpoint}
+    if "content-type" in endpoint:
         endpoint["contentType"] = endpoint.pop("content-type")
+    on_answer = endpoint.get("onAnswer")
+    if isinstance(on_answer, dict) and "ringback" in on_answer:
+        endpoint["onAnswer"] = {**on_answer}
+        endpoint["onAnswer"].setdefault("ringbackTone", endpoint["onAnswer"].pop("ringback"))
     return endpoint
 
 

@@ -448,7 +448,7 @@ async def connect(leg: "Leg", action: "models.Connect") -> list | None:
     leg.note("platform", "connect", address(endpoint), leg=callee.uuid)
     ringback = (action.ringbackTone or [None])[0] or on_answer.get("ringbackTone")
     if ringback:
-        leg.start_child(play_until(leg, "ringback", ringback, callee.settled))
+        leg.start_child(play_until(leg, "ringback", ringback, callee.joined))
     try:
         await asyncio.wait({callee.task})
     finally:

@@ -127,7 +127,7 @@ class Leg:
         self.input_listener: dict | None = None  # PUT .../input/dtmf: {url, method}
         self.played: dict[str, asyncio.Task] = {}  # REST talk/stream playing, by kind
         self.status_ncco: asyncio.Future | None = None  # a synchronous connect's answer
-        self.settled = asyncio.Event()  # set once answered or ended (stops a ringback tone)
+        self.joined = asyncio.Event()  # a connect's leg: set once it joins its caller, or ends
         self.outbox = Outbox(platform.webhooks)
         self._children: set[asyncio.Task] = set()
         self._ncco_task: asyncio.Task | None = None
@@ -183,6 +183,7 @@ class Leg:
                 raise
         stopping = self._finish()
         await asyncio.gather(*stopping, return_exceptions=True)  # let them send their events
+        await self.phone.call_ended(self)
         await self.outbox.close()
 
     async def _dial(self) -> bool:
@@ -224,6 +225,7 @@ class Leg:
         if caller.ended:
             return
         member = caller.conversation.join(self)
+        self.joined.set()  # fully connected: the caller's ringback tone stops
         await member.ended.wait()  # a moderator with endOnExit left: the call ends too
 
     async def _receive(self) -> list | None:
@@ -239,7 +241,6 @@ class Leg:
     def _answer(self) -> None:
         self.status = "answered"
         self.answered_at = self.clock.now()
-        self.settled.set()
         self.emit_status(
             "answered", start_time=iso_millis(self.answered_at), rate=RATE_PER_MINUTE, network=None
         )
@@ -305,8 +306,8 @@ class Leg:
         replaces the rest of the caller's NCCO (`status_ncco` holds it)."""
         payload = {**self.base_payload(), "status": status, "direction": self.setup.direction, **extra}
         webhook = self.event_webhook(payload)
-        if webhook is not None:
-            self.status_ncco = asyncio.ensure_future(self.outbox.fetch_ncco(webhook))
+        if webhook is not None:  # queued now, so it goes before `completed`
+            self.status_ncco = self.outbox.request_ncco(webhook)
 
     def _finish(self) -> list[asyncio.Task]:
         """Send the final events and stop everything still running for this leg."""
@@ -316,7 +317,7 @@ class Leg:
         self.ended_at = self.clock.now()
         self.ended_elapsed = self.clock.elapsed()
         self.ended = True
-        self.settled.set()
+        self.joined.set()
         self.conversation.leave(self)
         if self.status != "rejected":
             self.emit_status("completed", **self._completion_fields())

@@ -222,6 +222,9 @@ class VirtualPhone:
                 leg.hang_up(by="user")
                 return
 
+    async def call_ended(self, leg: "Leg") -> None:
+        """Nothing to tidy up when a phone's call ends (a websocket closes its socket)."""
+
     # -- what a person (or the control API) can do ---------------------------------
     def decide(self, decision: str) -> None:
         """Answer or reject the longest-ringing call (phones whose on_ring is "manual")."""

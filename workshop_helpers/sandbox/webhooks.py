@@ -195,9 +195,13 @@ class Outbox:
 
     async def fetch_ncco(self, webhook: Webhook) -> list | None:
         """Queue a request for an NCCO and wait for its turn and its answer."""
+        return await self.request_ncco(webhook)
+
+    def request_ncco(self, webhook: Webhook) -> asyncio.Future:
+        """Queue a request for an NCCO now; the future holds its answer (or NccoFetchError)."""
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((self._client.fetch_ncco, webhook, future))
-        return await future
+        return future
 
     async def close(self) -> None:
         """Deliver everything queued, then stop."""

@@ -60,13 +60,7 @@ class WebSocketParty:
     async def ring(self, leg: "Leg") -> str:
         """Open the socket: "answer" once it is open, "unreachable" if it cannot be."""
         try:
-            self.socket = await leg.platform.webhooks.http.ws_connect(
-                self.uri,
-                headers=self._handshake_headers(leg),
-                timeout=aiohttp.ClientWSTimeout(ws_close=CONNECT_SECONDS),
-                heartbeat=None,
-                max_msg_size=0,
-            )
+            self.socket = await self._open(leg)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
             leg.note("platform", "error", f"could not open {self.uri}: {error}")
             log.info("websocket %s could not be opened: %s", self.uri, error)
@@ -75,6 +69,36 @@ class WebSocketParty:
             {"event": "websocket:connected", "content-type": self.content_type, **self.headers}
         ))
         return "answer"
+
+    async def _open(self, leg: "Leg") -> aiohttp.ClientWebSocketResponse:
+        """Open the socket within CONNECT_SECONDS (TCP connect and WebSocket handshake;
+        `ClientWSTimeout` only bounds reads and the closing handshake), else TimeoutError.
+        A hangup meanwhile stops the attempt and closes a socket that opened just then."""
+        connecting = asyncio.ensure_future(leg.platform.webhooks.http.ws_connect(
+            self.uri,
+            headers=self._handshake_headers(leg),
+            timeout=aiohttp.ClientWSTimeout(ws_close=CONNECT_SECONDS),
+            heartbeat=None,
+            max_msg_size=0,
+        ))
+        try:
+            done, _ = await asyncio.wait({connecting}, timeout=CONNECT_SECONDS)
+        except asyncio.CancelledError:
+            connecting.cancel()
+            await asyncio.wait({connecting})
+            if not connecting.cancelled() and connecting.exception() is None:
+                await connecting.result().close()
+            raise
+        if not done:
+            connecting.cancel()
+            await asyncio.wait({connecting})
+            raise asyncio.TimeoutError(f"no WebSocket handshake within {CONNECT_SECONDS} s")
+        return connecting.result()
+
+    async def call_ended(self, leg: "Leg") -> None:
+        """Close the socket if it is still open (the call ended before the audio began)."""
+        if self.socket is not None and not self.socket.closed:
+            await self.socket.close()
 
     def _handshake_headers(self, leg: "Leg") -> dict:
         authorization = self.endpoint.get("authorization") or {}
