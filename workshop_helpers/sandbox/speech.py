@@ -36,9 +36,14 @@ INSTALL_HINT = (
 class Speech:
     """Says text: returns 16 kHz mono audio, cached, so a repeated prompt costs nothing."""
 
+    #: Shared by every sandbox in the process (the same text always sounds the same), so
+    #: a second sandbox, or the next test, does not run espeak-ng again. Keyed by
+    #: (program, language, text).
+    _cache: dict[tuple[str, str, str], np.ndarray] = {}
+    CACHE_SIZE = 2000
+
     def __init__(self, program: str | None = None):
         self.program = program if program is not None else shutil.which("espeak-ng")
-        self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._warned = False
 
     @property
@@ -47,8 +52,10 @@ class Speech:
 
     def say(self, text: str, language: str = PLATFORM_VOICE) -> np.ndarray:
         """The audio of `text` (SSML allowed) in the BCP-47 `language`, like "en-GB"."""
-        key = (language, text)
+        key = (self.program or "", language, text)
         if key not in self._cache:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))  # forget the oldest
             self._cache[key] = self._synthesise(text, language)
         return self._cache[key]
 
