@@ -118,8 +118,9 @@ def test_a_moderated_conference(client, sandbox, receiver):
 
 def test_can_hear_and_can_speak_and_mute(client, sandbox, receiver):
     """A coach hears both sides but only the agent hears the coach (a whisper)."""
-    sandbox.phone(ALICE).script(script=[{"wait": 3}, {"say": "customer speaking"}, {"wait": 4}, {"hangup": True}])
-    sandbox.phone(BOB).script(script=[{"wait": 3}, {"say": "agent speaking"}, {"wait": 4}, {"hangup": True}])
+    # The coach joins about a second after the others answer: they speak well after that.
+    sandbox.phone(ALICE).script(script=[{"wait": 6}, {"say": "customer speaking"}, {"wait": 4}, {"hangup": True}])
+    sandbox.phone(BOB).script(script=[{"wait": 6}, {"say": "agent speaking"}, {"wait": 4}, {"hangup": True}])
     sandbox.phone(CAROL).script(script=[{"wait": 1}, {"hangup": True}])
     customer = place(client, receiver, ALICE, ncco=[{"action": "conversation", "name": "support"}])
     agent = place(client, receiver, BOB, ncco=[{"action": "conversation", "name": "support"}])

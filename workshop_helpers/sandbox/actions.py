@@ -48,8 +48,12 @@ async def run_ncco(leg: "Leg", ncco: list) -> None:
 
 # -- talk and stream ---------------------------------------------------------------------
 async def talk(leg: "Leg", action: "models.Talk") -> None:
+    await _finish_prompt(leg)
+    since = leg.clock.elapsed()  # the prompt starts now, however long espeak-ng takes
+    if action.bargeIn:
+        _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
     audio, seconds = await leg.platform.say(action.text, action.language or PLATFORM_VOICE)
-    await _play(leg, "talk", action.text, audio, seconds, action.loop, action.bargeIn)
+    await _play(leg, "talk", action.text, audio, seconds, action.loop, action.bargeIn, since)
 
 
 async def stream(leg: "Leg", action: "models.Stream") -> None:
@@ -59,25 +63,30 @@ async def stream(leg: "Leg", action: "models.Stream") -> None:
 
 
 async def _play(leg: "Leg", kind: str, text: str, audio: str | None, seconds: float,
-                loop: int | None, barge_in: bool | None) -> None:
+                loop: int | None, barge_in: bool | None, since: float | None = None) -> None:
     """Play a prompt; with bargeIn it plays on while the next action (an input) starts,
     and the caller's first key or word stops it and counts as their answer."""
     await _finish_prompt(leg)
-    play = play_looped(leg, kind, text, audio, seconds, loop)
+    play = play_looped(leg, kind, text, audio, seconds, loop, since)
     if barge_in:
-        _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
+        if since is None:
+            since = leg.clock.elapsed()
+            _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
         leg.prompt = leg.start_child(play)
+        if _caller_spoke_since(leg, since):  # while the prompt was being synthesised
+            leg.prompt.cancel()
     else:
         await play
 
 
 async def play_looped(leg: "Leg", kind: str, text: str, audio: str | None, seconds: float,
-                      loop: int | None) -> None:
-    """Play a sound `loop` times (default once; 0 means until stopped)."""
+                      loop: int | None, since: float | None = None) -> None:
+    """Play a sound `loop` times (default once; 0 means until stopped), the first time
+    from `since` on the call's clock if it began earlier than now."""
     loop = 1 if loop is None else loop
     count = 0
     while (loop == 0 and seconds > 0) or count < loop:
-        await leg.play(kind, text, seconds, audio)
+        await leg.play(kind, text, seconds, audio, since=since if count == 0 else None)
         count += 1
 
 
@@ -99,6 +108,13 @@ async def play_dtmf(leg: "Leg", digits: str) -> None:
             await leg.clock.sleep(0.5)
         else:
             await leg.play("dtmf", digit, media.DTMF_SECONDS)
+
+
+def _caller_spoke_since(leg: "Leg", since: float) -> bool:
+    """Whether the caller has pressed a key (still queued) or spoken since `since`."""
+    return not leg.dtmf.empty() or any(
+        e["who"] == "phone" and e["kind"] == "said" and e["at"] >= since for e in leg.transcript
+    )
 
 
 async def _finish_prompt(leg: "Leg") -> None:

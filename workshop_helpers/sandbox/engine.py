@@ -379,11 +379,13 @@ class Leg:
         self.speak("beep", "beep", seconds=0.4)
         self._pulse_activity(0.4)
 
-    def receive_speech(self, phrase: str, seconds: float, audio: str | None = None) -> None:
-        self.speak("said", phrase, seconds=seconds, audio=audio)
+    def receive_speech(self, phrase: str, seconds: float, audio: str | None = None,
+                       since: float | None = None) -> None:
+        """The party says `phrase` (begun at `since` on the call's clock, if earlier)."""
+        entry = self.speak("said", phrase, seconds=seconds, audio=audio, at=since)
         if self.prompt is not None:
             self.prompt.cancel()  # bargeIn: speaking stops the prompt too
-        self._pulse_activity(seconds)
+        self._pulse_activity(entry["at"] + seconds - self.clock.elapsed())
 
     def speak(self, kind: str, text: str, seconds: float, audio: str | None = None,
               at: float | None = None) -> dict:
@@ -392,15 +394,18 @@ class Leg:
         self.conversation.carry(self, entry)
         return entry
 
-    async def play(self, kind: str, text: str, seconds: float, audio: str | None = None) -> None:
+    async def play(self, kind: str, text: str, seconds: float, audio: str | None = None,
+                   since: float | None = None) -> None:
         """The platform plays a sound to this leg's party (talk, stream, hold music, ...).
 
-        If it is stopped early (bargeIn, a hangup, DELETE .../talk), the transcript says
-        how much was played, so recordings stop there too.
+        `since` is when it began on the call's clock, if earlier than now (speech takes
+        espeak-ng a moment of real time, which must not make the prompt longer). If it
+        is stopped early (bargeIn, a hangup, DELETE .../talk), the transcript says how
+        much was played, so recordings stop there too.
         """
-        entry = self.note("platform", kind, text, seconds=seconds, audio=audio)
+        entry = self.note("platform", kind, text, seconds=seconds, audio=audio, at=since)
         try:
-            await self.clock.sleep(seconds)
+            await self.clock.sleep(max(0.0, entry["at"] + seconds - self.clock.elapsed()))
         finally:
             entry["seconds"] = min(seconds, max(0.0, self.clock.elapsed() - entry["at"]))
 

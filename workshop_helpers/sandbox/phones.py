@@ -241,9 +241,10 @@ class VirtualPhone:
     async def say(self, leg: "Leg", phrase: str) -> None:
         if not isinstance(phrase, str) or not phrase.strip():
             raise PhoneError("say takes a phrase, like \"sales please\"")
+        since = leg.clock.elapsed()  # speaking starts now, however long espeak-ng takes
         audio, seconds = await leg.platform.say(phrase, PHONE_VOICE)
-        leg.receive_speech(phrase, seconds, audio)
-        await leg.clock.sleep(seconds)
+        leg.receive_speech(phrase, seconds, audio, since)
+        await leg.clock.sleep(max(0.0, since + seconds - leg.clock.elapsed()))
 
 
 #: Keys of virtual endpoints that are not phone numbers.
