@@ -25,7 +25,7 @@ CONTROLS = {
     "unmute": ("Unmute", "ws.client.voice.unmute({uuid!r})"),
     "earmuff": ("Earmuff", "ws.client.voice.earmuff({uuid!r})"),
     "unearmuff": ("Unearmuff", "ws.client.voice.unearmuff({uuid!r})"),
-    "transfer": ("Transfer to the NCCO", "ws.client.voice.transfer_call_ncco({uuid!r}, ncco)"),
+    "transfer": ("Transfer", "ws.client.voice.transfer_call_ncco({uuid!r}, ncco)"),
     "talk": ("Play TTS", "ws.client.voice.play_tts_into_call({uuid!r}, TtsStreamOptions(text={text!r}))"),
     "stop_talk": ("Stop TTS", "ws.client.voice.stop_tts({uuid!r})"),
     "stream": ("Stream audio", "ws.client.voice.play_audio_into_call({uuid!r}, AudioStreamOptions(stream_url=[{url!r}]))"),

@@ -136,8 +136,12 @@ def render(rows: pd.DataFrame, total: int) -> str:
     for _, row in rows.iterrows():
         if isinstance(row["refused"], str):
             key = "refused"
+        elif isinstance(row["status"], str):
+            key = row["status"]
+        elif isinstance(row["digits"], str) or isinstance(row["speech"], str):
+            key = "input"  # an input's result, wherever it was sent
         else:
-            key = row["status"] if isinstance(row["status"], str) else row["kind"]
+            key = row["kind"]
         colour = COLOURS.get(key, "#ffffff")
         cells = "".join(f"<td style='padding:2px 6px'>{_cell(name, row[name])}</td>" for name in COLUMNS)
         body.append(f"<tr class='event-row' data-kind='{html.escape(str(row['kind']))}' "

@@ -134,10 +134,15 @@ class FieldEditor:
         self.is_list = False  # a list holding one nested model (connect's endpoint)
         self.widget, self.read, self.nested = self._build(inner, info)
         label = self.name + (" *" if self.required else "")
-        self.widget.description = label
         self.widget.tooltip = help_text or None
-        self.widget.style = {"description_width": "150px"}
-        self.box = widgets.VBox([self.widget, self.error])
+        if self.nested is not None:  # a nested form: its name above it, as a heading
+            heading = widgets.HTML(f"<b>{label}</b>", tooltip=help_text or None)
+            self.box = widgets.VBox([heading, self.widget, self.error])
+        else:
+            self.widget.description = label
+            self.widget.style = {"description_width": "150px"}
+            self.widget.layout.width = "440px"
+            self.box = widgets.VBox([self.widget, self.error])
 
     def _build(self, annotation, info: FieldInfo):
         annotation = base_type(annotation)
@@ -148,9 +153,9 @@ class FieldEditor:
             dropdown = widgets.Dropdown(options=options)
             return dropdown, lambda: None if dropdown.value == UNSET else dropdown.value, None
         if annotation is bool:
-            options = [(UNSET, None), ("true", True), ("false", False)]
+            options = [UNSET, "true", "false"]
             dropdown = widgets.Dropdown(options=options)
-            return dropdown, lambda: dropdown.value, None
+            return dropdown, lambda: {"true": True, "false": False}.get(dropdown.value), None
         if annotation in (int, float):
             kind = "a whole number" if annotation is int else "a number"
             text = widgets.Text(placeholder=describe(info, kind))
@@ -188,6 +193,8 @@ class FieldEditor:
         elif isinstance(self.widget, widgets.SelectMultiple):
             self.widget.value = tuple(value or ())
         elif isinstance(self.widget, widgets.Dropdown):
+            if isinstance(value, bool):
+                value = "true" if value else "false"
             self.widget.value = UNSET if value is None and UNSET in self.widget.options else value
         elif isinstance(self.widget, widgets.Textarea):
             self.widget.value = "" if value is None else json.dumps(value)

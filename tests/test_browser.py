@@ -1,0 +1,272 @@
+"""The widgets in a real browser: JupyterLab started by the test, headless Debian chromium
+driven by Playwright, notebook 03 run top to bottom, and then what an attendee does:
+compose an NCCO with talk + input, call a virtual phone, answer it and press a key on it,
+and see the input arrive in the live event table. Screenshots of each widget are saved in
+test-artifacts/screenshots/ for review.
+
+Nothing is downloaded: Playwright drives the chromium `make test` installs (set CHROMIUM
+to use another Chromium or Chrome).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api", reason="install the test extras: make test")
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+TOKEN = "browser-test-token"
+NOTEBOOK = "03_widgets.ipynb"
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+#: JupyterLab user settings for the isolated server: no news toast, no kernel dialog,
+#: every cell in the page, and never write the notebook back.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
+    "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
+}
+
+
+def chromium_path() -> str:
+    """Debian's chromium (what `make test` installs), or the browser CHROMIUM names."""
+    candidates = [os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                  shutil.which("google-chrome"), "/Applications/Chromium.app/Contents/MacOS/Chromium",
+                  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("no Chromium found: run `make test` (it installs Debian's chromium), "
+                "or set CHROMIUM=/path/to/chromium-or-chrome")
+
+
+def clean_copy(source: Path, target: Path) -> None:
+    """The notebook without outputs or counts (so "[n]:" prompts mean this run ran them)."""
+    notebook = json.loads(source.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    target.write_text(json.dumps(notebook))
+
+
+class Lab:
+    def __init__(self, process: subprocess.Popen, url: str):
+        self.process, self.base = process, url
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{path}?token={TOKEN}&reset"  # reset: no layout from an earlier run
+
+    def api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(f"{self.base}{path}", method=method,
+                                         headers={"Authorization": f"token {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            body = response.read()
+            return json.loads(body) if body else None
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A private JupyterLab: its own config, data, runtime and workshop state folders."""
+    base = tmp_path_factory.mktemp("lab")
+    root, config, data, runtime, home = (base / name for name in ("root", "config", "data", "runtime", "home"))
+    for folder in (root, config, data, runtime, home):
+        folder.mkdir()
+    clean_copy(ROOT / "notebooks" / NOTEBOOK, root / NOTEBOOK)
+    for plugin, values in LAB_SETTINGS.items():
+        package, name = plugin.split(":")
+        target = config / "lab" / "user-settings" / package / f"{name}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPYTHON"))}
+    env.update(JUPYTER_CONFIG_DIR=str(config), JUPYTER_DATA_DIR=str(data), JUPYTER_RUNTIME_DIR=str(runtime),
+               IPYTHONDIR=str(base / "ipython"), VOICE_WORKSHOP_HOME=str(home),
+               PYTHONPATH=str(ROOT))  # the kernel imports this checkout's workshop_helpers
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               "--ServerApp.port=0", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+               f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"]
+    if os.getuid() == 0:
+        command.append("--allow-root")  # containers often run as root
+    log = open(base / "server.log", "wb")
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    server = None
+    try:
+        server = _wait_until_ready(process, runtime, base / "server.log")
+        yield server
+    finally:
+        _shut_down(process, server)
+        log.close()
+
+
+def _wait_until_ready(process: subprocess.Popen, runtime: Path, log: Path) -> Lab:
+    """With port 0 the server picks a free port and writes it to jpserver-<pid>.json."""
+    info = runtime / f"jpserver-{process.pid}.json"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited:\n{log.read_text()[-3000:]}")
+        try:
+            server = Lab(process, f"http://127.0.0.1:{json.loads(info.read_text())['port']}/")
+            server.api("api/status")
+            return server
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.1)
+    pytest.fail(f"JupyterLab did not answer within 90 s:\n{log.read_text()[-3000:]}")
+
+
+def _shut_down(process: subprocess.Popen, server: Lab | None) -> None:
+    """Ask the server to stop (it stops its kernels), else signal it."""
+    try:
+        if server is not None and process.poll() is None:
+            server.api("api/shutdown", method="POST")
+        process.wait(timeout=20)
+    except Exception:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium_path(), headless=True,
+                                         args=["--no-sandbox", "--disable-dev-shm-usage"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(30_000)
+        tab = context.new_page()
+        errors = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            yield tab
+        except BaseException:
+            raise
+        finally:
+            tab.screenshot(path=str(SCREENSHOTS / "lab-at-the-end.png"), full_page=True)
+            browser.close()
+        assert not errors, f"errors in the page: {errors}"
+
+
+def kernel_status(page):
+    return page.locator(f'#jp-main-statusbar [title="Change kernel for {NOTEBOOK}"]')
+
+
+@pytest.fixture(scope="module")
+def notebook(page, lab):
+    """Notebook 03 open and run top to bottom (Run > Run All Cells, as an attendee would)."""
+    page.goto(lab.url(f"lab/tree/{NOTEBOOK}"))
+    expect(page.locator(f"{PANEL} .jp-Cell").first).to_be_visible()
+    expect(kernel_status(page)).to_have_text(re.compile(r"\| Idle$"), timeout=60_000)
+    page.locator("#jp-menu-panel .lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    page.wait_for_function("""() => {
+        const prompts = [...document.querySelectorAll(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
+        return prompts.length > 0 && prompts.every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+    }""", timeout=90_000)
+    expect(kernel_status(page)).to_have_text(re.compile(r"\| Idle$"))
+    errors = page.locator(f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0 or "Traceback" not in errors.all_inner_texts()
+    return page
+
+
+def composer(page):
+    return page.locator(f"{PANEL} .ncco-composer")
+
+
+def action(page, index):
+    return composer(page).locator(".ncco-action").nth(index)
+
+
+def form_field(box, name):
+    """The input of a generated form field, found by its label."""
+    return box.locator(".widget-inline-hbox", has=box.page.locator(f"label:text-is('{name}')")).first
+
+
+def test_every_widget_renders(notebook):
+    for css, name in ((".ncco-composer", "composer"), (".virtual-phone", "phone"),
+                      (".dialer", "dialer"), (".event-table-widget", "event-table")):
+        widget = notebook.locator(f"{PANEL} {css}")
+        expect(widget).to_be_visible()
+        widget.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    # The composer shows the notebook's NCCO as valid JSON.
+    expect(composer(notebook).locator(".ncco-preview")).to_contain_text('"maxDigits": 1')
+    expect(composer(notebook)).to_contain_text("Valid NCCO")
+
+
+def test_an_invalid_field_shows_its_error_inline(notebook):
+    dtmf = action(notebook, 1)
+    max_digits = form_field(dtmf, "maxDigits").locator("input")
+    max_digits.fill("50")
+    max_digits.press("Enter")
+    expect(dtmf).to_contain_text("Input should be less than or equal to 20")
+    expect(composer(notebook)).to_contain_text("1 to fix")
+    composer(notebook).screenshot(path=str(SCREENSHOTS / "composer-with-an-error.png"))
+    max_digits.fill("1")
+    max_digits.press("Enter")
+    expect(composer(notebook)).to_contain_text("Valid NCCO")
+    expect(dtmf).not_to_contain_text("less than or equal")
+
+
+def test_compose_talk_and_input_call_the_phone_press_a_key_and_see_the_input(notebook):
+    page = notebook
+    # Start again from an empty NCCO: remove both actions, then add talk and input.
+    for _ in range(2):
+        action(page, 0).locator("button:has(.fa-trash)").click()
+    expect(composer(page)).to_contain_text("an NCCO needs at least one action")
+    kind = composer(page).locator(".widget-dropdown select").first
+    kind.select_option("talk")
+    composer(page).get_by_role("button", name="Add").click()
+    talk = action(page, 0)
+    text = form_field(talk, "text *").locator("input")
+    text.fill("Welcome to the browser test. Press a key.")
+    text.press("Enter")
+    form_field(talk, "bargeIn").locator("select").select_option("true")
+    kind.select_option("input")
+    composer(page).get_by_role("button", name="Add").click()
+    ask = action(page, 1)
+    form_field(ask, "type *").locator("select").select_option(["dtmf"])
+    max_digits = form_field(ask, "maxDigits").locator("input")
+    max_digits.fill("1")
+    max_digits.press("Enter")
+    expect(composer(page)).to_contain_text("Valid NCCO")
+    expect(composer(page).locator(".ncco-preview")).to_contain_text('"action": "input"')
+    composer(page).get_by_role("button", name="Copy as Python").click()
+    expect(composer(page).locator(".ncco-python textarea")).to_have_value(re.compile(r"Talk\(text='Welcome"))
+    composer(page).screenshot(path=str(SCREENSHOTS / "composer-talk-and-input.png"))
+
+    phone = page.locator(f"{PANEL} .virtual-phone")
+    dialer = page.locator(f"{PANEL} .dialer")
+    to = form_field(dialer, "to").locator("input")
+    to.fill("447700900555")
+    to.press("Enter")
+    dialer.get_by_role("button", name="Call").click()
+    expect(dialer.locator(".dialer-result")).to_contain_text("create_call")
+    expect(phone.locator(".phone-state")).to_contain_text("ringing")
+    phone.screenshot(path=str(SCREENSHOTS / "phone-ringing.png"))
+    phone.get_by_role("button", name="Answer").click()
+    expect(phone.locator(".phone-state")).to_contain_text("on a call")
+    expect(phone.locator(".phone-transcript")).to_contain_text("Welcome to the browser test")
+    phone.locator(".key-5").click()  # bargeIn: the key stops the prompt and is the answer
+    expect(phone.locator(".phone-transcript")).to_contain_text("you dtmf: 5")
+
+    table = page.locator(f"{PANEL} .event-table")
+    digits_in_table = """() => [...document.querySelectorAll('.event-table tr.event-row')]
+        .some(row => row.cells[6] && row.cells[6].textContent.trim() === '5')"""
+    page.wait_for_function(digits_in_table, timeout=30_000)
+    expect(table).to_contain_text("completed")
+    phone.screenshot(path=str(SCREENSHOTS / "phone-after-the-call.png"))
+    page.locator(f"{PANEL} .event-table-widget").screenshot(path=str(SCREENSHOTS / "event-table-with-the-input.png"))
