@@ -176,3 +176,14 @@ def test_the_event_table_updates_by_itself_and_colours_by_status(ws):
     table.show_timeline()
     assert table.picture.outputs  # the timeline picture (or why there is none)
     table.stop()
+
+
+def test_the_composer_can_be_the_answer_ncco(ws):
+    composer = NccoComposer([{"action": "talk", "text": "Composed greeting"}], workshop=ws)
+    composer.answer_button.click()
+    assert "now get this NCCO" in composer.status.value
+    phone = ws.phone("447700900558")
+    uuid = phone.call(ws.number)
+    ws.wait_for(uuid)
+    assert [e["text"] for e in phone.heard(uuid) if e["kind"] == "talk"] == ["Composed greeting"]
+    assert NccoComposer().answer_button.disabled  # without a workshop there is nothing to answer

@@ -62,7 +62,8 @@ class ActionEditor:
 class NccoComposer:
     """Add, remove, reorder and edit NCCO actions; a live JSON preview; copy as Python."""
 
-    def __init__(self, ncco: list | None = None):
+    def __init__(self, ncco: list | None = None, workshop=None):
+        self.workshop = workshop
         self.actions: list[ActionEditor] = []
         self.problems: list[tuple[str, str]] = []  # (ncco[i].field, reason) of the NCCO now
         self.kind = widgets.Dropdown(options=list(ACTION_MODELS), value="talk", description="action")
@@ -76,8 +77,13 @@ class NccoComposer:
         self.python.add_class("ncco-python")
         self.copy_button = widgets.Button(description="Copy as Python", icon="code")
         self.copy_button.on_click(lambda _: self.show_python())
+        self.answer_button = widgets.Button(description="Use as the answer NCCO", icon="reply",
+                                            disabled=workshop is None,
+                                            tooltip="calls to your number get this NCCO")
+        self.answer_button.on_click(lambda _: self.answer_with(self.workshop))
         editor = widgets.VBox([widgets.HBox([self.kind, self.add_button]), self.list])
-        side = widgets.VBox([self.status, self.preview, self.copy_button, self.python],
+        buttons = widgets.HBox([self.copy_button, self.answer_button])
+        side = widgets.VBox([self.status, self.preview, buttons, self.python],
                             layout=widgets.Layout(width="45%", padding="0 0 0 12px"))
         self.widget = widgets.HBox([widgets.VBox([editor], layout=widgets.Layout(width="55%")), side])
         self.widget.add_class("ncco-composer")
@@ -175,10 +181,13 @@ class NccoComposer:
             self.python.value = f"# Fix the NCCO first:\n# {error}"
 
     def answer_with(self, workshop) -> None:
-        """Make this NCCO (as it is when each call arrives) the workshop's answer."""
+        """Make this NCCO (as it is when each call arrives) the workshop's answer: the
+        same as writing `@ws.answer` returning it."""
         @workshop.answer
         def answer(call):
             return self.ncco
+
+        self.status.value += "<div>Calls to your number now get this NCCO.</div>"
 
 
 def _relative(path: str, where: str) -> str:
