@@ -250,6 +250,9 @@ def test_compose_talk_and_input_call_the_phone_press_a_key_and_see_the_input(not
 
     phone = page.locator(f"{PANEL} .virtual-phone")
     dialer = page.locator(f"{PANEL} .dialer")
+    outputs = page.locator(f"{PANEL} .jp-Cell > .jp-Cell-outputWrapper .jp-OutputArea-output")
+    outputs_before = outputs.count()
+    assert outputs_before >= 4  # at least the four widgets
     to = form_field(dialer, "to").locator("input")
     to.fill("447700900555")
     to.press("Enter")
@@ -268,5 +271,7 @@ def test_compose_talk_and_input_call_the_phone_press_a_key_and_see_the_input(not
         .some(row => row.cells[6] && row.cells[6].textContent.trim() === '5')"""
     page.wait_for_function(digits_in_table, timeout=30_000)
     expect(table).to_contain_text("completed")
+    # The widgets changed in place: nothing was printed into any cell meanwhile.
+    assert outputs.count() == outputs_before
     phone.screenshot(path=str(SCREENSHOTS / "phone-after-the-call.png"))
     page.locator(f"{PANEL} .event-table-widget").screenshot(path=str(SCREENSHOTS / "event-table-with-the-input.png"))
