@@ -21,14 +21,24 @@ if TYPE_CHECKING:
 
 async def start_talk(leg: "Leg", options: TtsStreamOptions) -> None:
     language = options.language.value if hasattr(options.language, "value") else options.language
-    audio, seconds = await leg.platform.say(options.text, language or PLATFORM_VOICE)
-    _start(leg, "talk", actions.play_looped(leg, "talk", options.text, audio, seconds, options.loop))
+    _start(leg, "talk", _talk(leg, options.text, language or PLATFORM_VOICE, options.loop))
 
 
 async def start_stream(leg: "Leg", options: AudioStreamOptions) -> None:
-    url = options.stream_url[0]
+    _start(leg, "stream", _stream(leg, options.stream_url[0], options.loop))
+
+
+# The API answers at once, as the platform does: the speech is made and the file fetched
+# in the background, so a slow audio host delays the sound, not the HTTP response (and a
+# DELETE meanwhile stops it before it plays).
+async def _talk(leg: "Leg", text: str, language: str, loop: int | None) -> None:
+    audio, seconds = await leg.platform.say(text, language)
+    await actions.play_looped(leg, "talk", text, audio, seconds, loop)
+
+
+async def _stream(leg: "Leg", url: str, loop: int | None) -> None:
     audio, seconds = await actions.stream_audio(leg, url)
-    _start(leg, "stream", actions.play_looped(leg, "stream", url, audio, seconds, options.loop))
+    await actions.play_looped(leg, "stream", url, audio, seconds, loop)
 
 
 def _start(leg: "Leg", kind: str, playing) -> None:
