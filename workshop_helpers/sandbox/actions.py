@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import media
@@ -125,20 +127,31 @@ async def _finish_prompt(leg: "Leg") -> None:
 
 
 async def stream_audio(leg: "Leg", url: str) -> tuple[str | None, float]:
-    """The audio at `url` (fetched and decoded once, then kept by URL): its key in the
-    platform's AudioLibrary and how long it plays. (None, 0) if it cannot be played."""
-    key = f"stream:{url}"
-    audio = leg.platform.audio.get(key)
-    if audio is None:
+    """The audio at `url`: its key in the platform's AudioLibrary and how long it plays;
+    (None, 0) if it cannot be played. It is fetched again once its Cache-Control says so."""
+    platform = leg.platform
+    kept = platform.streams.get(url)
+    if kept is None or (kept.expires is not None and time.monotonic() >= kept.expires):
         try:
-            data = await leg.platform.webhooks.download(url)
+            data, keep_for = await platform.webhooks.download(url)
             audio = await asyncio.to_thread(media.decode, data)
         except ValueError as error:
             leg.note("platform", "error", f"could not play {url}: {error}")
             log.info("stream %s could not be played: %s", url, error)
             return None, 0.0
-        leg.platform.audio.add(key, audio)
-    return key, len(audio) / media.SAMPLE_RATE
+        key = platform.audio.add(f"stream:{platform.ids.uuid()}", audio)  # old calls keep theirs
+        expires = None if keep_for is None else time.monotonic() + keep_for
+        kept = platform.streams[url] = KeptStream(key, len(audio) / media.SAMPLE_RATE, expires)
+    return kept.key, kept.seconds
+
+
+@dataclass
+class KeptStream:
+    """A stream URL's audio, and until when (real time) it may be reused."""
+
+    key: str
+    seconds: float
+    expires: float | None
 
 
 # -- wait and notify ---------------------------------------------------------------------
@@ -215,9 +228,9 @@ async def _collect_dtmf(leg: "Leg", options) -> dict:
 
 
 async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
-    """The sandbox "recognises" exactly what a virtual phone says: the words it said
-    before `maxDuration` ran out (then timeout_reason is max_duration), or the whole
-    phrase once `endOnSilence` seconds of quiet follow it."""
+    """The sandbox "recognises" exactly what a virtual phone says. Speech ends after
+    `endOnSilence` seconds of quiet (a shorter pause does not end it), or `maxDuration`
+    seconds after it began (then only the words said by then count)."""
     start_timeout = options.startTimeout if options and options.startTimeout else SPEECH_START_TIMEOUT
     silence = options.endOnSilence if options and options.endOnSilence else SPEECH_END_ON_SILENCE
     max_duration = options.maxDuration if options and options.maxDuration else SPEECH_MAX_DURATION
@@ -226,21 +239,38 @@ async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
         await leg.clock.wait_for(_next_phrase(leg, heard), start_timeout)
     except asyncio.TimeoutError:
         return {"results": [], "timeout_reason": "start_timeout"}
-    phrase = next(e for e in leg.transcript[heard:] if e["kind"] == "said")
-    spoken = phrase["seconds"] + silence
-    if spoken > max_duration:
-        await leg.clock.sleep(max_duration)
-        words = phrase["text"].split()
-        text = " ".join(words[: int(len(words) * max_duration / phrase["seconds"])])
-        result = {"results": [{"text": text, "confidence": "0.95"}] if text else [],
-                  "timeout_reason": "max_duration"}
-    else:
-        await leg.clock.sleep(spoken)
-        result = {"results": [{"text": phrase["text"], "confidence": "0.95"}],
-                  "timeout_reason": "end_on_silence_timeout"}
+    phrases, index = [], _phrase_after(leg, heard)
+    while True:
+        phrases.append(leg.transcript[index])
+        deadline = phrases[0]["at"] + max_duration
+        quiet_until = phrases[-1]["at"] + phrases[-1]["seconds"] + silence
+        try:
+            remaining = max(0.0, min(quiet_until, deadline) - leg.clock.elapsed())
+            await leg.clock.wait_for(_next_phrase(leg, index + 1), remaining)
+        except asyncio.TimeoutError:
+            break
+        index = _phrase_after(leg, index + 1)
+    reason = "max_duration" if quiet_until > deadline else "end_on_silence_timeout"
+    text = " ".join(_words_before(phrase, deadline) for phrase in phrases).strip()
+    result = {"results": [{"text": text, "confidence": "0.95"}] if text else [], "timeout_reason": reason}
     if options and options.saveAudio:
         result["recording_url"] = await _save_speech(leg, listening_from)
     return result
+
+
+def _phrase_after(leg: "Leg", seen: int) -> int:
+    """The transcript index of the first phrase the caller said at or after `seen`."""
+    return next(i for i in range(seen, len(leg.transcript)) if leg.transcript[i]["kind"] == "said"
+                and leg.transcript[i]["who"] == "phone")
+
+
+def _words_before(phrase: dict, deadline: float) -> str:
+    """The words of `phrase` said before `deadline` (all of them if it ended in time)."""
+    words = phrase["text"].split()
+    if phrase["at"] + phrase["seconds"] <= deadline:
+        return phrase["text"]
+    said = max(0.0, deadline - phrase["at"]) / phrase["seconds"]
+    return " ".join(words[: int(len(words) * said)])
 
 
 async def _save_speech(leg: "Leg", start: float) -> str:
@@ -256,8 +286,8 @@ async def _save_speech(leg: "Leg", start: float) -> str:
 
 
 async def _next_phrase(leg: "Leg", seen: int) -> None:
-    """Return once the caller has said something after transcript entry `seen`."""
-    while not any(e["kind"] == "said" for e in leg.transcript[seen:]):
+    """Return once the caller has said something at or after transcript entry `seen`."""
+    while not any(e["kind"] == "said" and e["who"] == "phone" for e in leg.transcript[seen:]):
         await leg.activity.wait()
 
 

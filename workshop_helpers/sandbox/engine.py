@@ -19,7 +19,7 @@ import concurrent.futures
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -436,9 +436,11 @@ class Leg:
         party in the conversation (then `leg` is its uuid) for something heard from them.
         `audio` is the key of its samples in the platform's AudioLibrary.
         """
+        now, elapsed = self.clock.now(), self.clock.elapsed()
+        at = elapsed if at is None else at
         entry = {
-            "at": self.clock.elapsed() if at is None else at,
-            "time": iso_millis(self.clock.now()),
+            "at": at,
+            "time": iso_millis(now - timedelta(seconds=elapsed - at)),  # the same moment
             "who": who,
             "kind": kind,
             "text": text,
@@ -540,7 +542,7 @@ class Platform:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="sandbox-platform", daemon=True)
         self.webhooks: WebhookClient | None = None
-        self.stream_cache: dict[str, float] = {}
+        self.streams: dict[str, actions.KeptStream] = {}  # stream URLs' audio, by URL
 
     def start(self) -> None:
         self._thread.start()

@@ -73,7 +73,10 @@ def decode(data: bytes) -> np.ndarray:
 def _decode_with_ffmpeg(data: bytes) -> np.ndarray:
     command = ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "s16le", "-ac", "1",
                "-ar", str(SAMPLE_RATE), "pipe:1"]
-    done = subprocess.run(command, input=data, capture_output=True, timeout=60)
+    try:
+        done = subprocess.run(command, input=data, capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ValueError(f"ffmpeg could not read it ({error})") from None
     if done.returncode != 0 or not done.stdout:
         message = done.stderr.decode(errors="replace").strip().splitlines()
         raise ValueError(f"not an audio file ffmpeg can read ({message[-1] if message else 'no audio'})")

@@ -137,14 +137,15 @@ class WebhookClient:
             )
             return _ncco_from(await self.send(retry, retry=True))
 
-    async def download(self, url: str, seconds: float = 10) -> bytes:
-        """Fetch a file the platform plays (a `stream` URL); ValueError if it cannot."""
+    async def download(self, url: str, seconds: float = 10) -> tuple[bytes, float | None]:
+        """Fetch a file the platform plays (a `stream` URL): its bytes, and for how many
+        seconds it may be kept (its Cache-Control; None: no limit). ValueError if it cannot."""
         try:
             timeout = aiohttp.ClientTimeout(total=seconds)
             async with self.http.get(url, timeout=timeout) as response:
                 if response.status != 200:
                     raise ValueError(f"HTTP {response.status} from {url}")
-                return await response.read()
+                return await response.read(), keep_for(response.headers.get("Cache-Control", ""))
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise ValueError(_describe(error)) from None
 
@@ -284,3 +285,15 @@ def _describe(error: Exception) -> str:
         return f"Invalid URL ({error})."
     return "Connection closed."
 
+
+
+def keep_for(cache_control: str) -> float | None:
+    """Seconds a response may be reused, by its Cache-Control (the platform honours it)."""
+    directives = [d.strip().lower() for d in cache_control.split(",") if d.strip()]
+    if "no-store" in directives or "no-cache" in directives:
+        return 0.0
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name in ("max-age", "s-maxage") and value.strip().isdigit():
+            return float(value)
+    return None
