@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import media
-from .clock import iso_seconds
 from .speech import PLATFORM_VOICE
 from .webhooks import NccoFetchError
 
@@ -115,7 +114,7 @@ async def play_dtmf(leg: "Leg", digits: str) -> None:
 def _caller_spoke_since(leg: "Leg", since: float) -> bool:
     """Whether the caller has pressed a key (still queued) or spoken since `since`."""
     return not leg.dtmf.empty() or any(
-        e["who"] == "phone" and e["kind"] == "said" and e["at"] >= since for e in leg.transcript
+        said_by_caller(e) and e["at"] >= since for e in leg.transcript
     )
 
 
@@ -260,8 +259,7 @@ async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
 
 def _phrase_after(leg: "Leg", seen: int) -> int:
     """The transcript index of the first phrase the caller said at or after `seen`."""
-    return next(i for i in range(seen, len(leg.transcript)) if leg.transcript[i]["kind"] == "said"
-                and leg.transcript[i]["who"] == "phone")
+    return next(i for i in range(seen, len(leg.transcript)) if said_by_caller(leg.transcript[i]))
 
 
 def _words_before(phrase: dict, deadline: float) -> str:
@@ -275,20 +273,20 @@ def _words_before(phrase: dict, deadline: float) -> str:
 
 async def _save_speech(leg: "Leg", start: float) -> str:
     """saveAudio: what the caller said while the input listened, as a downloadable file."""
-    file_id = leg.platform.ids.uuid()
-    path = leg.platform.files_dir / f"{file_id}.wav"
     spoken = [e for e in leg.transcript if e["who"] == "phone"]
-    await asyncio.to_thread(
-        media.write_recording, path, spoken, leg.platform.audio, start, leg.clock.elapsed(),
-        1, "wav", lambda entry: 0,
-    )
-    return f"{leg.platform.base_url()}/v1/files/{file_id}"
+    recording_url, _ = await leg.platform.save_audio(spoken, start, leg.clock.elapsed(), "wav")
+    return recording_url
 
 
 async def _next_phrase(leg: "Leg", seen: int) -> None:
     """Return once the caller has said something at or after transcript entry `seen`."""
-    while not any(e["kind"] == "said" and e["who"] == "phone" for e in leg.transcript[seen:]):
+    while not any(said_by_caller(e) for e in leg.transcript[seen:]):
         await leg.activity.wait()
+
+
+def said_by_caller(entry: dict) -> bool:
+    """A phrase this leg's own party said (not one heard from another party)."""
+    return entry["kind"] == "said" and entry["who"] == "phone"
 
 
 async def _asynchronous_dtmf(leg: "Leg", action: "Input") -> None:
@@ -341,21 +339,13 @@ class Recording:
         end, ended_at = leg.clock.elapsed(), leg.clock.now()
         channels = action.channels or (2 if action.split else 1)
         audio_format = action.format or ("wav" if channels > 2 else "mp3")
-        file_id = leg.platform.ids.uuid()
-        path = leg.platform.files_dir / f"{file_id}.{audio_format}"
         transcript = list(leg.transcript)
-        await asyncio.to_thread(
-            media.write_recording, path, transcript, leg.platform.audio, self.start, end,
-            channels, audio_format, channel_per_party(transcript),
+        recording_url, size = await leg.platform.save_audio(
+            transcript, self.start, end, audio_format, channels, channel_per_party(transcript)
         )
-        payload = {
-            "start_time": iso_seconds(self.started_at),
-            "end_time": iso_seconds(ended_at),
-            "recording_url": f"{leg.platform.base_url()}/v1/files/{file_id}",
-            "recording_uuid": leg.platform.ids.uuid(),
-            "size": path.stat().st_size,
-            "conversation_uuid": leg.conversation_uuid,
-        }
+        payload = leg.platform.record_event(
+            recording_url, size, self.started_at, ended_at, leg.conversation_uuid
+        )
         leg.note("platform", "recording", payload["recording_url"], seconds=end - self.start)
         url = action.eventUrl[0] if action.eventUrl else None
         leg.emit(payload, url, action.eventMethod, kind="record")

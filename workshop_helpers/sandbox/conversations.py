@@ -17,8 +17,6 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import media
-from .clock import iso_seconds
 from .webhooks import Outbox
 
 if TYPE_CHECKING:
@@ -92,8 +90,7 @@ class Conversation:
             self.started.set()
             for member in self.members.values():
                 member.leg.note("platform", "conversation", f"{self.name} started")
-        if self.recording is None and self.wants_recording is not None:
-            self.recording = ConversationRecording(self, *self.wants_recording)
+        self._start_recording()
 
     def end(self) -> None:
         """The conversation is over: every member's `conversation` action finishes.
@@ -114,8 +111,13 @@ class Conversation:
         """`record: true`: record the conversation from when it starts until it ends."""
         if self.wants_recording is None:
             self.wants_recording = (leg, action)
-        if self.started.is_set() and self.recording is None:
-            self.recording = ConversationRecording(self, leg, action)
+        if self.started.is_set():
+            self._start_recording()
+
+    def _start_recording(self) -> None:
+        """Once it has started, record it if a member asked (and it is not already)."""
+        if self.recording is None and self.wants_recording is not None:
+            self.recording = ConversationRecording(self, *self.wants_recording)
 
     # -- audio -----------------------------------------------------------------------
     def hears(self, listener: Member, speaker: Member) -> bool:
@@ -161,21 +163,9 @@ class ConversationRecording:
 
     async def _save(self, end: float, ended_at) -> None:
         platform, leg, action = self.conversation.platform, self.leg, self.action
-        file_id = platform.ids.uuid()
-        path = platform.files_dir / f"{file_id}.mp3"
         transcript = [e for e in self.conversation.transcript if e["at"] < end]
-        await asyncio.to_thread(
-            media.write_recording, path, transcript, platform.audio, self.start, end, 1, "mp3",
-            lambda entry: 0,
-        )
-        payload = {
-            "start_time": iso_seconds(self.started_at),
-            "end_time": iso_seconds(ended_at),
-            "recording_url": f"{platform.base_url()}/v1/files/{file_id}",
-            "recording_uuid": platform.ids.uuid(),
-            "size": path.stat().st_size,
-            "conversation_uuid": self.conversation.uuid,
-        }
+        recording_url, size = await platform.save_audio(transcript, self.start, end, "mp3")
+        payload = platform.record_event(recording_url, size, self.started_at, ended_at, self.conversation.uuid)
         url = action.eventUrl[0] if action.eventUrl else None
         webhook = leg.event_webhook(payload, url, action.eventMethod, kind="record")
         if webhook is not None:

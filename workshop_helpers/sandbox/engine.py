@@ -25,9 +25,9 @@ from typing import Any, Callable
 
 import aiohttp
 
-from . import actions, detection
+from . import actions, detection, media
 from .application import SandboxApplication
-from .clock import Clock, iso_millis
+from .clock import Clock, iso_millis, iso_seconds
 from .conversations import Conversation
 from .ids import IdFactory
 from .media import SAMPLE_RATE, AudioLibrary
@@ -295,17 +295,20 @@ class Leg:
     def _fail(self, outcome: str) -> None:
         status, extra = OUTCOMES[outcome]
         self.status = status
-        if self.setup.synchronous and outcome != "cancelled":
-            self.emit_status_for_ncco(status, **extra)
-        else:
+        if outcome == "cancelled":
             self.emit_status(status, **extra)
+        else:
+            self.emit_outcome(status, **extra)
         self.disconnected_by = "user" if outcome != "cancelled" else "platform"
 
-    def emit_status_for_ncco(self, status: str, **extra: Any) -> None:
-        """A synchronous connect's leg failed: its event's answer may be an NCCO that
-        replaces the rest of the caller's NCCO (`status_ncco` holds it)."""
-        payload = {**self.base_payload(), "status": status, "direction": self.setup.direction, **extra}
-        webhook = self.event_webhook(payload)
+    def emit_outcome(self, status: str, **extra: Any) -> None:
+        """The status that ends the leg without the platform ending it (a failure, or a
+        websocket's `disconnected`). For a synchronous connect's leg its answer may be an
+        NCCO that replaces the rest of the caller's NCCO (`status_ncco` holds it)."""
+        if not self.setup.synchronous:
+            self.emit_status(status, **extra)
+            return
+        webhook = self.event_webhook(self.status_payload(status, **extra))
         if webhook is not None:  # queued now, so it goes before `completed`
             self.status_ncco = self.outbox.request_ncco(webhook)
 
@@ -353,10 +356,7 @@ class Leg:
     def disconnect(self, **extra: Any) -> None:
         """The party left on its own (a websocket server closed the socket): the
         documented `disconnected` event, whose answer may be an NCCO for the caller."""
-        if self.setup.synchronous:
-            self.emit_status_for_ncco("disconnected", **extra)
-        else:
-            self.emit_status("disconnected", **extra)
+        self.emit_outcome("disconnected", **extra)
         self.hang_up(by="user")
 
     def transfer(self, ncco: list) -> None:
@@ -478,8 +478,11 @@ class Leg:
         if webhook is not None:
             self.outbox.post(webhook)
 
+    def status_payload(self, status: str, **extra: Any) -> dict:
+        return {**self.base_payload(), "status": status, "direction": self.setup.direction, **extra}
+
     def emit_status(self, status: str, **extra: Any) -> None:
-        self.emit({**self.base_payload(), "status": status, "direction": self.setup.direction, **extra})
+        self.emit(self.status_payload(status, **extra))
 
     def emit_error(self, reason: str, detail: str = "") -> None:
         """The documented error event, plus `detail` saying exactly what was wrong."""
@@ -646,6 +649,31 @@ class Platform:
             answer_method=answer["http_method"],
         )
         return self._add(Leg(self, setup, phone))
+
+    async def save_audio(self, transcript: list[dict], start: float, end: float,
+                         audio_format: str, channels: int = 1,
+                         channel_of: Callable[[dict], int] = lambda entry: 0) -> tuple[str, int]:
+        """Render `transcript` between `start` and `end` to a new file served at
+        /v1/files/{id} (in a worker thread: encoding is slow); return its URL and size."""
+        file_id = self.ids.uuid()
+        path = self.files_dir / f"{file_id}.{audio_format}"
+        await asyncio.to_thread(
+            media.write_recording, path, transcript, self.audio, start, end, channels,
+            audio_format, channel_of,
+        )
+        return f"{self.base_url()}/v1/files/{file_id}", path.stat().st_size
+
+    def record_event(self, url: str, size: int, started_at: datetime, ended_at: datetime,
+                     conversation_uuid: str) -> dict:
+        """The documented record event for a recording saved by `save_audio`."""
+        return {
+            "start_time": iso_seconds(started_at),
+            "end_time": iso_seconds(ended_at),
+            "recording_url": url,
+            "recording_uuid": self.ids.uuid(),
+            "size": size,
+            "conversation_uuid": conversation_uuid,
+        }
 
     async def say(self, text: str, language: str) -> tuple[str, float]:
         """Speak `text` (in a worker thread: espeak-ng takes a moment); return the key
