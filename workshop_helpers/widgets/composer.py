@@ -14,13 +14,14 @@ sandbox and your webhook server make, so a mistake shows next to its field at on
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
 import ipywidgets as widgets
 
 from ..ncco import ACTION_MODELS, NccoError, as_python, parse_action, validate_ncco
-from .model_form import ERROR_STYLE, FormError, ModelForm, _escape
+from .model_form import ERROR_STYLE, FormError, ModelForm
 
 BUTTON = widgets.Layout(width="36px")
 
@@ -56,7 +57,7 @@ class ActionEditor:
         self.title.value = f"<b>{index + 1}. {self.name}</b>"
         left = self.form.show_problems(problems)
         message = "; ".join(f"{where + ': ' if where else ''}{why}" for where, why in left)
-        self.error.value = f'<div style="{ERROR_STYLE}; margin-left: 0">{_escape(message)}</div>' if left else ""
+        self.error.value = f'<div style="{ERROR_STYLE}; margin-left: 0">{html.escape(message, quote=False)}</div>' if left else ""
 
 
 class NccoComposer:
@@ -154,11 +155,11 @@ class NccoComposer:
         self.problems = problems
         if problems:
             self.status.value = (f'<div style="{ERROR_STYLE}; margin: 0"><b>{len(problems)} to fix</b>: '
-                                 + "<br>".join(_escape(f"{p}: {r}") for p, r in problems) + "</div>")
+                                 + "<br>".join(html.escape(f"{p}: {r}", quote=False) for p, r in problems) + "</div>")
         else:
             self.status.value = '<div style="color: #1b5e20"><b>Valid NCCO</b></div>'
         shown = validate_ncco(draft) if not problems else draft
-        self.preview.value = f"<pre>{_escape(json.dumps(shown, indent=2))}</pre>"
+        self.preview.value = f"<pre>{html.escape(json.dumps(shown, indent=2), quote=False)}</pre>"
         if self.python.layout.display != "none":
             self.show_python()
 

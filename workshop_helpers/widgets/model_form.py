@@ -12,6 +12,7 @@ A form's `value()` is the JSON the fields describe (blank optional fields are le
 from __future__ import annotations
 
 import enum
+import html
 import json
 import re
 import types
@@ -204,7 +205,7 @@ class FieldEditor:
             self.widget.value = "" if value is None else str(value)
 
     def show_error(self, message: str | None) -> None:
-        self.error.value = f'<div style="{ERROR_STYLE}">{_escape(message)}</div>' if message else ""
+        self.error.value = f'<div style="{ERROR_STYLE}">{html.escape(message, quote=False)}</div>' if message else ""
         self.error.layout.display = None if message else "none"
 
 
@@ -353,6 +354,3 @@ def _json_object(text: str):
         raise FieldError("must be a JSON object, like {\"key\": \"value\"}")
     return value
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

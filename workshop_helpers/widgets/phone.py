@@ -87,27 +87,29 @@ class PhoneWidget:
         threading.Thread(target=self._do, args=(lambda: action(*args),), daemon=True).start()
 
     # -- what it shows ----------------------------------------------------------------------
+    def _current_call(self) -> dict | None:
+        """The call object of the call this phone is on (or ringing with), if any."""
+        on_call = self.handle.describe()["on_call"]
+        return None if on_call is None else self.workshop.sandbox.call(on_call)
+
     def call_state(self) -> tuple[str, str | None]:
         """("idle" | "ringing" | "answered" | ..., the call's uuid)."""
-        on_call = self.handle.describe()["on_call"]
-        if on_call is None:
-            return "idle", None
-        return self.workshop.sandbox.call(on_call)["status"], on_call
+        call = self._current_call()
+        return ("idle", None) if call is None else (call["status"], call["uuid"])
 
     def transcript(self) -> list[dict]:
         return self.handle.transcript()
 
     def refresh(self) -> None:
-        status, uuid = self.call_state()
-        ringing = status in ("started", "ringing") and self._incoming(uuid)
+        call = self._current_call()
+        status = "idle" if call is None else call["status"]
+        # An outbound leg from the platform is an incoming call for this phone.
+        ringing = status in ("started", "ringing") and call["direction"] == "outbound"
         self.state.value = f"<span data-state='{status}'>{_STATES.get(status, status)}</span>"
         self.answer_button.disabled = self.reject_button.disabled = not ringing
         self.hangup_button.disabled = status != "answered"
         self.call_button.disabled = status != "idle"
         self.heard.value = render_transcript(self.transcript())
-
-    def _incoming(self, uuid: str | None) -> bool:
-        return uuid is not None and self.workshop.sandbox.call(uuid)["direction"] == "outbound"
 
     def load_audio(self) -> None:
         """Put the latest call's audio (what this phone heard and said) in the player."""
