@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 
+from .clock import CLOCKS
 from .service import Sandbox
 
 
@@ -25,11 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8443, help="HTTPS port; 0 picks a free one (default 8443)")
     parser.add_argument("--state-dir", help="where keys, CA and recordings live (default ~/.voice-workshop/sandbox)")
     parser.add_argument("--speed", type=float, default=1.0, help="clock speed: 10 runs calls ten times faster")
+    parser.add_argument("--clock", choices=CLOCKS, default="real",
+                        help="virtual: time stands still until a client waits "
+                             "(POST /sandbox/calls/{uuid}/wait or /sandbox/clock/sleep), then jumps ahead")
     parser.add_argument("--seed", type=int, help="make ids reproducible")
     args = parser.parse_args(argv)
 
     try:
-        sandbox = Sandbox(args.state_dir, args.host, args.port, args.speed, args.seed).start()
+        sandbox = Sandbox(args.state_dir, args.host, args.port, args.speed, args.seed, args.clock).start()
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -133,7 +133,7 @@ async def stream_audio(leg: "Leg", url: str) -> tuple[str | None, float]:
     if kept is None or (kept.expires is not None and time.monotonic() >= kept.expires):
         try:
             data, keep_for = await platform.webhooks.download(url)
-            audio = await asyncio.to_thread(media.decode, data)
+            audio = await leg.clock.in_thread(media.decode, data)
         except ValueError as error:
             leg.note("platform", "error", f"could not play {url}: {error}")
             log.info("stream %s could not be played: %s", url, error)

@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from ..ncco import NccoError, parse_ncco, pydantic_problems
 from . import control
 from .auth import AuthError, verify_application_jwt, verify_basic_auth
+from .clock import iso_millis
 from .engine import CallSetup, SandboxError
 from .media import CONTENT_TYPES
 from .phones import Behaviour, PhoneError, check_digits, check_number
@@ -42,6 +43,7 @@ ERROR_TYPES = {
     403: ("forbidden", "Forbidden"),
     404: ("not-found", "Not Found"),
     405: ("wrong-verb", "Method Not Allowed"),
+    408: ("timeout", "Request Timeout"),  # a control-API wait that ran out of call time
     409: ("conflict", "Conflict"),
     415: ("content-type-header", "Unsupported Media Type"),
     500: ("internal-error", "Internal Server Error"),
@@ -362,6 +364,32 @@ def create_app(sandbox: "Sandbox") -> Flask:
         platform.run(lambda: find_leg(call_uuid))  # 404 for an unknown leg
         return Response(sandbox.call_audio(call_uuid), mimetype="audio/wav")
 
+    @app.post("/sandbox/calls/<call_uuid>/wait")
+    @jwt_required
+    def wait_for_call(call_uuid):
+        body = json_body(default={})
+        status, timeout = body.get("status", "completed"), body.get("timeout", 60)
+        problems = [("status", "a call status, like \"answered\" or \"completed\"")] if not isinstance(status, str) else []
+        if not seconds_ok(timeout):
+            problems.append(("timeout", SECONDS_RULE))
+        if problems:
+            raise invalid(problems)
+        platform.run(lambda: find_leg(call_uuid))  # 404 for an unknown leg
+        try:
+            return jsonify(sandbox.wait_for_call(call_uuid, status, timeout))
+        except TimeoutError:
+            raise ApiError(408, f"Call {call_uuid} did not report {status!r} within {timeout} s of call time.") from None
+
+    @app.post("/sandbox/clock/sleep")
+    @jwt_required
+    def sleep():
+        seconds = json_body(default={}).get("seconds")
+        if not seconds_ok(seconds):
+            raise invalid([("seconds", SECONDS_RULE)])
+        sandbox.sleep(seconds)
+        return jsonify(clock=sandbox.clock.kind, elapsed=sandbox.clock.elapsed(),
+                       now=iso_millis(sandbox.clock.now()))
+
     @app.get("/sandbox/webhooks")
     @jwt_required
     def webhooks():
@@ -386,6 +414,14 @@ def validated(model, body):
         return model.model_validate(body)
     except ValidationError as error:
         raise invalid(pydantic_problems(error)) from None
+
+
+#: How long a control request may wait for (a day of call time).
+SECONDS_RULE = "a number of seconds of call time, above 0 and at most 86400"
+
+
+def seconds_ok(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 86400
 
 
 def json_body(default=None):

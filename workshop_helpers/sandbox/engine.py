@@ -542,7 +542,7 @@ class Platform:
         self.named_conversations: dict[str, Conversation] = {}  # by name, for the application
         self.audio = AudioLibrary()
         self.speech = Speech()
-        self.loop = asyncio.new_event_loop()
+        self.loop = clock.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="sandbox-platform", daemon=True)
         self.webhooks: WebhookClient | None = None
         self.streams: dict[str, actions.KeptStream] = {}  # stream URLs' audio, by URL
@@ -560,13 +560,21 @@ class Platform:
         # webhooks through a proxy from the environment.
         connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
         http = aiohttp.ClientSession(connector=connector, trust_env=False)
-        self.webhooks = WebhookClient(self.app, http)
+        self.webhooks = WebhookClient(self.app, http, self.clock)
 
     def run(self, work: Callable[[], Any], timeout: float = 30) -> Any:
         """Run `work` (a function, or a coroutine function) on the loop; return its result.
 
         This is how other threads touch call state: one thread owns it, so no locks.
+        On the loop itself (a condition `Clock.until` checks), plain functions just run.
         """
+        if threading.current_thread() is self._thread:
+            result = work()
+            if asyncio.iscoroutine(result):
+                result.close()
+                raise SandboxError("a condition the clock checks cannot wait for the platform")
+            return result
+
         async def call():
             result = work()
             if asyncio.iscoroutine(result):
@@ -657,7 +665,7 @@ class Platform:
         /v1/files/{id} (in a worker thread: encoding is slow); return its URL and size."""
         file_id = self.ids.uuid()
         path = self.files_dir / f"{file_id}.{audio_format}"
-        await asyncio.to_thread(
+        await self.clock.in_thread(
             media.write_recording, path, transcript, self.audio, start, end, channels,
             audio_format, channel_of,
         )
@@ -678,7 +686,7 @@ class Platform:
     async def say(self, text: str, language: str) -> tuple[str, float]:
         """Speak `text` (in a worker thread: espeak-ng takes a moment); return the key
         of its audio in the library and how long it lasts."""
-        audio = await asyncio.to_thread(self.speech.say, text, language)
+        audio = await self.clock.in_thread(self.speech.say, text, language)
         key = self.audio.add(f"speech:{language}:{text}", audio)
         return key, len(audio) / SAMPLE_RATE
 

@@ -1,8 +1,9 @@
 """The sandbox as one object: start it, get an SDK client, drive phones, stop it.
 
-    sandbox = Sandbox(speed=20).start()
+    sandbox = Sandbox(clock="virtual").start()
     client = sandbox.client()          # an ordinary vonage.Vonage, pointed at the sandbox
-    sandbox.phone("447700900123").call(sandbox.number)
+    uuid = sandbox.phone("447700900123").call(sandbox.number)
+    sandbox.wait_until(lambda: sandbox.call(uuid)["status"] == "completed")
     sandbox.stop()
 
 Notebooks (through `workshop_helpers.start()`), tests and `python -m
@@ -11,7 +12,6 @@ workshop_helpers.sandbox` all run the sandbox through this class.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from .. import config
 from ..serving import BackgroundServer
 from .api import create_app
 from .application import SandboxApplication
-from .clock import Clock
+from .clock import make_clock
 from .engine import Platform
 from .ids import IdFactory
 from . import media
@@ -33,14 +33,20 @@ log = logging.getLogger(__name__)
 
 
 class Sandbox:
-    """A local Voice API platform with virtual phones, served over HTTPS."""
+    """A local Voice API platform with virtual phones, served over HTTPS.
+
+    `clock` is "real" (the default: calls take as long as they would, `speed` times
+    faster) or "virtual" (time moves only when you wait for the platform, and jumps
+    ahead then: exact and fast, for tests; see clock.py).
+    """
 
     def __init__(self, state_dir: str | Path | None = None, host: str = "127.0.0.1",
-                 port: int = 0, speed: float = 1.0, seed: int | None = None):
+                 port: int = 0, speed: float = 1.0, seed: int | None = None,
+                 clock: str = "real"):
         self.state_dir = Path(state_dir) if state_dir else config.sandbox_dir()
         self.host = host
         self.requested_port = port
-        self.clock = Clock(speed)
+        self.clock = make_clock(clock, speed)
         self.ids = IdFactory(seed)
         self.server: BackgroundServer | None = None
 
@@ -108,6 +114,7 @@ class Sandbox:
             "ca_bundle_path": str(self.tls.bundle_path),
             "number": app.number,
             "speed": self.clock.speed,
+            "clock": self.clock.kind,
             "phones": {number: b.description for number, b in MAGIC_NUMBERS.items()},
         }
 
@@ -152,6 +159,48 @@ class Sandbox:
         transcript, start, end = self.platform.run(snapshot)
         audio = media.render(transcript, self.platform.audio, start, end)
         return media.wav_bytes(audio)
+
+    def wait_until(self, condition, timeout: float = 60):
+        """Wait until `condition()` is true and return its value; TimeoutError after
+        `timeout` seconds of call time.
+
+        With a virtual clock this is what makes time pass: the platform runs ahead, timer
+        by timer, and stops at the moment the condition holds. The condition is checked
+        on the platform's thread, so keep it quick (reading a call, a transcript or your
+        own records is fine; waiting is not).
+        """
+        clock = self.clock
+        value = self.platform.run(lambda: clock.until(condition, timeout),
+                                  timeout=clock.real_seconds(timeout) + 30)
+        if not value:
+            raise TimeoutError(f"the condition did not hold within {timeout} s of call time")
+        return value
+
+    def wait_for_call(self, call_uuid: str, status: str = "completed", timeout: float = 60) -> dict:
+        """Wait until the leg has reported `status` to the application (its webhook was
+        answered; for `completed`, every webhook of the leg was); return the call object.
+        KeyError for an unknown leg, TimeoutError after `timeout` s of call time."""
+        platform = self.platform
+
+        def reported():
+            leg = platform.leg(call_uuid)
+            if status == "completed" and leg.task.done():
+                return True
+            return any(
+                d.webhook.leg == call_uuid and d.webhook.payload.get("status") == status
+                and (d.status_code is not None or d.error is not None)
+                for d in platform.webhooks.history
+            )
+
+        self.platform.run(lambda: platform.leg(call_uuid))  # KeyError now, not after waiting
+        self.wait_until(reported, timeout)
+        return self.call(call_uuid)
+
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` of call time pass (a virtual clock gets there at once)."""
+        clock = self.clock
+        self.platform.run(lambda: clock.until(lambda: False, seconds),
+                          timeout=clock.real_seconds(seconds) + 30)
 
     def webhooks(self, leg: str | None = None) -> list[dict]:
         """Every request the platform has sent to the application, oldest first."""
@@ -212,14 +261,20 @@ class PhoneHandle:
         self._act(lambda leg: self._phone.say(leg, phrase), seconds)
 
     def _act(self, action, seconds: float) -> None:
-        """Run an action as part of the call, so that it stops when the call ends."""
+        """Run an action as part of the call, so that it stops when the call ends; return
+        once it is done (a virtual clock moves on while it waits)."""
+        clock = self._sandbox.clock
+
         async def act():
             leg = self._on_call()
             task = leg.start_child(action(leg))
-            await asyncio.wait({task})
+            await clock.until(task.done, seconds + 30)
+            if not task.done():
+                task.cancel()
+                raise PhoneError(f"{self.number} did not finish in {seconds + 30:.0f} s of call time")
             if not task.cancelled() and task.exception():
                 raise task.exception()
-        self._platform.run(act, timeout=self._sandbox.clock.real_seconds(seconds) + 30)
+        self._platform.run(act, timeout=clock.real_seconds(seconds + 30) + 30)
 
     @property
     def calls(self) -> list[str]:

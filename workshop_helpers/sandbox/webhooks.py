@@ -23,6 +23,7 @@ import aiohttp
 from ..ncco import NccoError, parse_ncco
 from .application import SandboxApplication
 from .auth import sign_webhook
+from .clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class WebhookClient:
 
     app: SandboxApplication
     http: aiohttp.ClientSession
+    clock: Clock  # requests run inside clock.outside(): a virtual clock must not jump then
     history: deque = field(default_factory=lambda: deque(maxlen=50_000))
 
     async def send(self, webhook: Webhook, retry: bool = False) -> Delivery:
@@ -142,10 +144,11 @@ class WebhookClient:
         seconds it may be kept (its Cache-Control; None: no limit). ValueError if it cannot."""
         try:
             timeout = aiohttp.ClientTimeout(total=seconds)
-            async with self.http.get(url, timeout=timeout) as response:
-                if response.status != 200:
-                    raise ValueError(f"HTTP {response.status} from {url}")
-                return await response.read(), keep_for(response.headers.get("Cache-Control", ""))
+            with self.clock.outside():
+                async with self.http.get(url, timeout=timeout) as response:
+                    if response.status != 200:
+                        raise ValueError(f"HTTP {response.status} from {url}")
+                    return await response.read(), keep_for(response.headers.get("Cache-Control", ""))
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise ValueError(_describe(error)) from None
 
@@ -167,15 +170,16 @@ class WebhookClient:
             headers["Content-Type"] = "application/json"
         if self.app.voice()["signed_callbacks"]:
             headers["Authorization"] = sign_webhook(body, self.app)
-        async with self.http.request(
-            webhook.method.upper(),
-            webhook.url,
-            params=params,
-            data=body or None,
-            headers=headers,
-            timeout=timeout,
-        ) as response:
-            return response.status, await response.read(), response.headers.get("Content-Type", "")
+        with self.clock.outside():
+            async with self.http.request(
+                webhook.method.upper(),
+                webhook.url,
+                params=params,
+                data=body or None,
+                headers=headers,
+                timeout=timeout,
+            ) as response:
+                return response.status, await response.read(), response.headers.get("Content-Type", "")
 
 
 class Outbox:

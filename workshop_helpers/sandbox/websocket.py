@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONNECT_SECONDS = 5  # real seconds to open the socket before the leg fails
+CONNECT_SECONDS = 5  # seconds to open the socket before the leg fails
 CHUNK_SECONDS = 1.0  # audio from the server is noted in chunks of up to a second
 
 
@@ -74,6 +74,10 @@ class WebSocketParty:
         """Open the socket within CONNECT_SECONDS (TCP connect and WebSocket handshake;
         `ClientWSTimeout` only bounds reads and the closing handshake), else TimeoutError.
         A hangup meanwhile stops the attempt and closes a socket that opened just then."""
+        with leg.clock.outside():  # the server answers in its own (real) time
+            return await self._connect(leg)
+
+    async def _connect(self, leg: "Leg") -> aiohttp.ClientWebSocketResponse:
         connecting = asyncio.ensure_future(leg.platform.webhooks.http.ws_connect(
             self.uri,
             headers=self._handshake_headers(leg),
@@ -114,7 +118,8 @@ class WebSocketParty:
             return
         sender = asyncio.ensure_future(self._send_audio(leg))
         try:
-            await self._receive(leg)
+            with leg.clock.outside():  # the server may speak at any moment, in real time
+                await self._receive(leg)
         finally:
             sender.cancel()
             await asyncio.wait({sender})
@@ -150,7 +155,7 @@ class WebSocketParty:
         pauses."""
         chunk: list = []
         chunk_start = 0.0
-        pause = leg.clock.real_seconds(0.1)
+        pause = leg.clock.loop_seconds(0.1)
         while True:
             try:
                 message = await self.socket.receive(timeout=pause)
