@@ -28,6 +28,12 @@ def sandbox_dir() -> Path:
     return home() / "sandbox"
 
 
+def sandbox_clock() -> str:
+    """The sandbox's clock unless `wh.start(clock=...)` says: `VOICE_WORKSHOP_CLOCK`
+    ("virtual" in the kit's own tests and notebook checks), else "real"."""
+    return os.environ.get("VOICE_WORKSHOP_CLOCK") or "real"
+
+
 #: Live-mode settings: (variable, what it is, secret?, required?).
 LIVE_SETTINGS = [
     ("VONAGE_APPLICATION_ID", "your Vonage application's id", False, True),

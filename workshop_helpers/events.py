@@ -91,6 +91,17 @@ class EventStore:
         with self._lock:
             return self._db.execute("SELECT count(*), coalesce(max(id), 0) FROM events").fetchone()
 
+    def has_status(self, uuid: str, status: str) -> bool:
+        """Whether a verified webhook said that leg `uuid` reached `status`. Cheap (no
+        table is built), so a wait can ask it often."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT 1 FROM events WHERE verified = 1 AND json_valid(payload)"
+                " AND coalesce(json_extract(payload, '$.uuid'), json_extract(payload, '$.call_uuid')) = ?"
+                " AND json_extract(payload, '$.status') = ? LIMIT 1",
+                (uuid, status),
+            ).fetchone() is not None
+
     def rows(self) -> list[dict]:
         with self._lock:
             cursor = self._db.execute("SELECT * FROM events ORDER BY id")

@@ -32,6 +32,7 @@ from vonage_jwt.errors import VonageJwtError
 from . import config, tunnel
 from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
+from .sandbox.clock import CLOCKS
 from .server import WebhookServer
 from .timeline import timeline as draw_timeline
 from .vonage_app import point_webhooks
@@ -48,11 +49,14 @@ class Workshop:
     """A running workshop: see the module docstring for a tour."""
 
     def __init__(self, mode: str = "sandbox", speed: float = 1.0, port: int = 0,
-                 ask=getpass.getpass):
+                 ask=getpass.getpass, clock: str = "real"):
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not a mode; use \"sandbox\" or \"live\"")
+        if clock not in CLOCKS:
+            raise ValueError(f"clock {clock!r} is not a clock; use \"real\" or \"virtual\"")
         self.mode = mode
         self.speed = speed
+        self.clock = clock  # the sandbox's: "real", or "virtual" (see sandbox/clock.py)
         self.port = port  # the webhook server's port; 0 picks a free one
         self._ask = ask  # how live mode asks for a missing setting
         self.credentials: config.LiveCredentials | None = None
@@ -86,7 +90,7 @@ class Workshop:
 
     def _start_sandbox(self) -> None:
         self.store = EventStore(config.home() / "events.sqlite")
-        self.sandbox = Sandbox(speed=self.speed).start()
+        self.sandbox = Sandbox(speed=self.speed, clock=self.clock).start()
         self.server = WebhookServer(
             self.store, self.sandbox.application.signature_secret, port=self.port
         ).start()
@@ -278,16 +282,30 @@ class Workshop:
         return for_call(self.store.events(), uuid)
 
     def wait_for(self, uuid: str, status: str = "completed", timeout: float = 60) -> pd.DataFrame:
-        """Wait until leg `uuid` reports `status` (a webhook arrived); return its events."""
+        """Wait until leg `uuid` reports `status` (a webhook arrived); return its events.
+
+        On the sandbox's virtual clock, waiting is what moves the call on: it runs ahead
+        until the webhook has arrived, and `timeout` is in seconds of call time.
+        """
         self._require_running()
+        if not self._reached(uuid, status, timeout):
+            raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s; see ws.events")
+        events = self.store.events()
+        return events[(events["uuid"] == uuid) & events["verified"]].reset_index(drop=True)
+
+    def _reached(self, uuid: str, status: str, timeout: float) -> bool:
+        reached = lambda: self.store.has_status(uuid, status)
+        if self.sandbox is not None and self.sandbox.clock.virtual:
+            try:
+                return self.sandbox.wait_until(reached, timeout)
+            except TimeoutError:
+                return False
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            events = self.store.events()
-            mine = events[(events["uuid"] == uuid) & events["verified"]]
-            if status in set(mine["status"].dropna()):
-                return mine.reset_index(drop=True)
+        while not reached():
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.05)
-        raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s; see ws.events")
+        return True
 
     def timeline(self, call: str | None = None):
         """A picture of a call (a leg's uuid or a conversation id; the latest by default)."""
@@ -339,21 +357,26 @@ def _set_running(workshop: Workshop | None, if_current: Workshop | None = None) 
         _running = workshop
 
 
-def start(mode: str = "sandbox", speed: float = 1.0, port: int = 0) -> Workshop:
+def start(mode: str = "sandbox", speed: float = 1.0, port: int = 0,
+          clock: str | None = None) -> Workshop:
     """Start the workshop (or return the one already running in this kernel).
 
     mode: "sandbox" (default) or "live"; speed: the sandbox clock's speed; port: your
-    webhook server's port (0, the default, picks a free one).
+    webhook server's port (0, the default, picks a free one); clock: the sandbox's clock,
+    "real" (calls take as long as they would) or "virtual" (time jumps ahead while you
+    wait for a call: exact and fast, what the kit's own checks use). The default is the
+    VOICE_WORKSHOP_CLOCK environment variable, else "real".
     """
+    clock = clock or config.sandbox_clock()
     if _running is not None and _running.running:
-        running = (_running.mode, _running.speed, _running.port)
-        if running != (mode, speed, port) and not (running[:2] == (mode, speed) and port == 0):
+        running = (_running.mode, _running.speed, _running.clock, _running.port)
+        if running != (mode, speed, clock, port) and not (running[:3] == (mode, speed, clock) and port == 0):
             raise RuntimeError(
                 f"the workshop is already running (mode={running[0]!r}, speed={running[1]}, "
-                f"port={running[2]}); run wh.stop() first to start it differently"
+                f"clock={running[2]!r}, port={running[3]}); run wh.stop() first to start it differently"
             )
         return _running
-    return Workshop(mode, speed, port).start()
+    return Workshop(mode, speed, port, clock=clock).start()
 
 
 def stop() -> None:
