@@ -16,9 +16,11 @@ lab: $(VENV)/.lab-installed
 	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT)
 
 # The unit, integration and browser tests, and every notebook through nbval (notebook
-# kernels get a throw-away state folder, so a run never touches ~/.voice-workshop).
+# kernels get a throw-away state folder, so a run never touches ~/.voice-workshop, and
+# the sandbox's virtual clock, so a call's timing never depends on how busy the machine is).
 test: $(VENV)/.test-installed system-packages
-	VOICE_WORKSHOP_HOME="$$(mktemp -d)" $(BIN)/python -m pytest tests notebooks --nbval-lax
+	VOICE_WORKSHOP_HOME="$$(mktemp -d)" VOICE_WORKSHOP_CLOCK=virtual \
+	  $(BIN)/python -m pytest tests notebooks --nbval-lax
 
 sandbox: $(VENV)/.lab-installed
 	$(BIN)/python -m workshop_helpers.sandbox

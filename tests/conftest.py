@@ -1,21 +1,32 @@
-"""Shared fixtures: a fast sandbox, and a webhook receiver that records what it is sent."""
+"""Shared fixtures: a sandbox on virtual time, and a webhook receiver that records what it
+is sent.
+
+Tests run the sandbox on a virtual clock: time stands still while the platform works and,
+while a test waits (`wait_until`, `receiver.wait_for`), jumps straight to the next timer.
+So durations are exact however loaded the machine is, and the waits' time-outs are in
+seconds of call time, not of the wall clock.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import threading
 import time
 from collections import defaultdict
 
 import pytest
 from flask import Flask, Response, request
 
+import workshop_helpers.workshop
 from workshop_helpers.sandbox import Sandbox
 from workshop_helpers.serving import BackgroundServer
 
-#: Tests run the clock 20 times faster: a 1 s ring takes 50 ms, which leaves room for
-#: scheduling jitter on a busy machine in tests that assert exact durations.
-SPEED = 20
+#: How long a test waits for something, in seconds of call time (free on a virtual clock).
+PATIENCE = 120.0
+
+#: Virtual-clock sandboxes started by `running_sandbox`, newest last: the waits drive the
+#: newest one.
+RUNNING: list[Sandbox] = []
 
 
 @pytest.fixture(autouse=True)
@@ -24,10 +35,70 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("VOICE_WORKSHOP_HOME", str(tmp_path / "home"))
 
 
+@contextlib.contextmanager
+def running_sandbox(state_dir, **options):
+    """A started sandbox on a virtual clock (unless `clock` says otherwise)."""
+    options.setdefault("clock", "virtual")
+    with Sandbox(state_dir=state_dir, **options) as started:
+        RUNNING.append(started)
+        try:
+            yield started
+        finally:
+            RUNNING.remove(started)
+
+
 @pytest.fixture
 def sandbox(tmp_path):
-    with Sandbox(state_dir=tmp_path / "sandbox", speed=SPEED, seed=7) as running:
+    with running_sandbox(tmp_path / "sandbox", seed=7) as running:
         yield running
+
+
+def current_sandbox() -> Sandbox | None:
+    """The virtual-clock sandbox a test's waits drive: the newest one, or the workshop's."""
+    if RUNNING:
+        return RUNNING[-1]
+    workshop = workshop_helpers.workshop._running
+    if workshop is not None and workshop.sandbox is not None and workshop.sandbox.clock.virtual:
+        return workshop.sandbox
+    return None
+
+
+def sleep_until(sandbox: Sandbox, moment: float) -> None:
+    """Let the sandbox's call time run to `moment` (as `clock.elapsed()` counts it)."""
+    sandbox.sleep(max(0.0, moment - sandbox.clock.elapsed()))
+
+
+#: Webhook timestamps have millisecond resolution; spans on the virtual clock are exact.
+TICK = 0.0015
+
+
+def assert_took(gap: float, seconds: float) -> None:
+    """A span on the call's clock is exactly `seconds` (to a timestamp's millisecond)."""
+    assert gap == pytest.approx(seconds, abs=TICK), (gap, seconds)
+
+
+def poll_until(predicate, timeout: float = 10.0, interval: float = 0.01):
+    """Wait, in real time, for something outside the platform (a widget's own thread, a
+    test server) to catch up with what the platform has already done."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+    return value
+
+
+def wait_until(predicate, timeout: float = PATIENCE, interval: float = 0.01):
+    """Wait until predicate() is true; return its value. On a virtual clock the platform
+    runs ahead meanwhile and stops the moment it is true (`timeout`: seconds of call
+    time); otherwise this polls (`timeout`: real seconds)."""
+    sandbox = current_sandbox()
+    if sandbox is not None and sandbox.clock.virtual:
+        try:
+            return sandbox.wait_until(predicate, timeout)
+        except TimeoutError:
+            raise AssertionError(f"condition not met within {timeout} s of call time") from None
+    return poll_until(predicate, timeout, interval)
 
 
 @pytest.fixture
@@ -42,7 +113,6 @@ class Receiver:
         self.requests: list[dict] = []
         self.answers: dict[str, list] = defaultdict(list)
         self.default_answers: dict[str, object] = {}
-        self._changed = threading.Condition()
         app = Flask("receiver")
         app.add_url_rule("/<path:path>", view_func=self._handle, methods=["GET", "POST"])
         self.server = BackgroundServer(app).start()
@@ -67,9 +137,7 @@ class Receiver:
             "headers": dict(request.headers),
             "time": time.monotonic(),
         }
-        with self._changed:
-            self.requests.append(record)
-            self._changed.notify_all()
+        self.requests.append(record)
         queue = self.answers.get(path)
         answer = queue.pop(0) if queue else self.default_answers.get(path, "")
         if callable(answer) and not isinstance(answer, Response):
@@ -89,16 +157,14 @@ class Receiver:
             if path is None or r["path"] == path.strip("/")
         ]
 
-    def wait_for(self, predicate, timeout: float = 10.0):
-        """Wait until predicate(self) is true; fail the test with what arrived if not."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not predicate(self):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = json.dumps([(r["path"], r["json"] or r["args"]) for r in self.requests], indent=1)
-                    pytest.fail(f"timed out waiting; the receiver got:\n{seen}")
-                self._changed.wait(remaining)
+    def wait_for(self, predicate, timeout: float = PATIENCE):
+        """Wait until predicate(self) is true (see `wait_until`); fail the test with what
+        arrived if not."""
+        try:
+            wait_until(lambda: predicate(self), timeout)
+        except AssertionError as error:
+            seen = json.dumps([(r["path"], r["json"] or r["args"]) for r in self.requests], indent=1)
+            pytest.fail(f"{error}; the receiver got:\n{seen}")
 
     def statuses(self, path: str = "event", uuid: str | None = None) -> list[str]:
         return [
@@ -106,7 +172,8 @@ class Receiver:
             if "status" in p and (uuid is None or p.get("uuid") == uuid)
         ]
 
-    def wait_for_status(self, status: str, path: str = "event", uuid: str | None = None, timeout=10.0):
+    def wait_for_status(self, status: str, path: str = "event", uuid: str | None = None,
+                        timeout: float = PATIENCE):
         self.wait_for(lambda r: status in r.statuses(path, uuid), timeout)
         return self.statuses(path, uuid)
 
@@ -117,12 +184,3 @@ def receiver():
     yield server
     server.server.stop()
 
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")

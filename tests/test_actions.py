@@ -200,7 +200,7 @@ def test_rest_transfer_replaces_the_running_ncco(client, sandbox, receiver):
     uuid = place(client, receiver, "447700900000", ncco=[{"action": "wait", "timeout": 600}])
     receiver.wait_for_status("answered", uuid=uuid)
     client.voice.transfer_call_ncco(uuid, [__import__("vonage_voice").Talk(text="Transferred")])
-    receiver.wait_for_status("completed", uuid=uuid, timeout=5)
+    receiver.wait_for_status("completed", uuid=uuid)
     assert "Transferred" in [e["text"] for e in sandbox.phone("447700900000").heard(uuid)]
 
 
@@ -209,7 +209,7 @@ def test_rest_transfer_to_a_url_fetches_the_new_ncco(client, sandbox, receiver):
     uuid = place(client, receiver, "447700900000", ncco=[{"action": "wait", "timeout": 600}])
     receiver.wait_for_status("answered", uuid=uuid)
     client.voice.transfer_call_answer_url(uuid, receiver.url("transfer"))
-    receiver.wait_for_status("completed", uuid=uuid, timeout=5)
+    receiver.wait_for_status("completed", uuid=uuid)
     assert "From the URL" in [e["text"] for e in sandbox.phone("447700900000").heard(uuid)]
 
 

@@ -27,9 +27,9 @@ from vonage_application import ApplicationConfig
 from vonage_http_client.errors import AuthenticationError, HttpRequestError, NotFoundError
 from vonage_voice import CreateCallRequest, Talk
 
+from conftest import running_sandbox
 from workshop_helpers.sandbox import Sandbox
 
-SPEED = 50
 MAGIC_ANSWERS = "447700900000"
 MAGIC_BUSY = "447700900001"
 MAGIC_REJECTS = "447700900003"
@@ -154,7 +154,7 @@ def call_body(**changes) -> dict:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     """One sandbox for the tests that change nothing (starting one takes most of a second)."""
-    with Sandbox(state_dir=tmp_path_factory.mktemp("shared-sandbox"), speed=SPEED, seed=11) as running:
+    with running_sandbox(tmp_path_factory.mktemp("shared-sandbox"), seed=11) as running:
         yield running
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 import uuid as uuids
 
 import numpy as np
@@ -22,19 +21,12 @@ from flask import Response
 from vonage_http_client.errors import HttpRequestError, NotFoundError
 from vonage_voice.models import AudioStreamOptions, TtsStreamOptions
 
-from conftest import Receiver, wait_until
+from conftest import Receiver, assert_took, running_sandbox, sleep_until, wait_until
 from test_api_errors import Api, assert_error
 from test_call_lifecycle import place
-from workshop_helpers.sandbox import Sandbox
 
 LISTENER = "447700900000"  # answers after 1 s and listens
 ALICE, BOB = "447700900301", "447700900302"
-
-
-def assert_took(gap: float, seconds: float, late: float = 1.5) -> None:
-    """A span on the call's clock: never shorter than `seconds`. A busy machine can only
-    make it longer (at SPEED 20, a 50 ms stall of the platform's loop is 1 s of call time)."""
-    assert seconds - 0.05 <= gap <= seconds + late, (gap, seconds)
 
 
 def wav(seconds: float, frequency: float = 440.0) -> bytes:
@@ -78,7 +70,7 @@ def test_talk_plays_into_the_call_while_the_ncco_goes_on(client, sandbox, receiv
     reply = client.voice.play_tts_into_call(uuid, TtsStreamOptions(text=text))
     assert (reply.message, reply.uuid) == ("Talk started", uuid)
 
-    receiver.wait_for_status("completed", uuid=uuid, timeout=15)
+    receiver.wait_for_status("completed", uuid=uuid)
     heard = sandbox.phone(LISTENER).heard(uuid)
     talks = [e for e in heard if e["kind"] == "talk"]
     assert [e["text"] for e in talks] == [text, "The wait is over"]
@@ -87,7 +79,7 @@ def test_talk_plays_into_the_call_while_the_ncco_goes_on(client, sandbox, receiv
     # It played in full, during the wait, and the wait was neither cut short nor delayed.
     assert api_talk["seconds"] == pytest.approx(sandbox.platform.speech.seconds(text), abs=1e-6)
     assert actions["wait"] < api_talk["at"] < api_talk["at"] + api_talk["seconds"] < actions["talk"]
-    assert_took(actions["talk"] - actions["wait"], 20, late=min(2, api_talk["seconds"]))
+    assert_took(actions["talk"] - actions["wait"], 20)
 
 
 def test_talk_loop_zero_plays_until_deleted_and_the_transcript_keeps_what_played(client, sandbox, receiver):
@@ -105,10 +97,11 @@ def test_talk_loop_zero_plays_until_deleted_and_the_transcript_keeps_what_played
     assert {e["text"] for e in talks} == {text}
     assert all(e["seconds"] == pytest.approx(once) for e in talks[:-1])  # each loop in full...
     last = talks[-1]  # ...the last one cut where the DELETE stopped it
-    assert before - 0.1 <= last["at"] + last["seconds"] <= after + 0.1
+    assert before == after  # nobody waited: the call's time stood still
+    assert last["at"] + last["seconds"] == pytest.approx(before, abs=1e-6)
     assert last["seconds"] <= once
     count = len(talks)
-    wait_until(lambda: sandbox.clock.elapsed() > after + 3 * once)
+    sleep_until(sandbox, after + 3 * once)
     assert len(entries(sandbox, uuid, "talk")) == count  # nothing more played
     assert sandbox.call(uuid)["status"] == "answered"  # and the call goes on
     client.voice.hangup(uuid)
@@ -118,7 +111,7 @@ def test_talk_loop_two_plays_twice_back_to_back(client, sandbox, receiver):
     uuid = answered_call(client, sandbox, receiver)
     client.voice.play_tts_into_call(uuid, TtsStreamOptions(text="Twice", loop=2))
     once = sandbox.platform.speech.seconds("Twice")
-    wait_until(lambda: sandbox.clock.elapsed() > entries(sandbox, uuid, "talk")[0]["at"] + 3 * once + 1)
+    sleep_until(sandbox, entries(sandbox, uuid, "talk")[0]["at"] + 3 * once + 1)
     first, second = entries(sandbox, uuid, "talk")
     assert_took(second["at"] - first["at"], once)
     client.voice.hangup(uuid)
@@ -169,14 +162,13 @@ def test_stream_answers_at_once_and_fetches_the_file_in_the_background(client, s
 
     receiver.respond("slow.wav", always=slow_file)
     uuid = answered_call(client, sandbox, receiver)
-    started = time.monotonic()
     reply = client.voice.play_audio_into_call(uuid, AudioStreamOptions(stream_url=[receiver.url("slow.wav")]))
-    assert reply.message == "Stream started" and time.monotonic() - started < 2
+    assert reply.message == "Stream started"  # at once: the download is still held at the gate
     receiver.wait_for(lambda r: any(q["path"] == "slow.wav" for q in r.requests))
     assert client.voice.stop_audio_stream(uuid).message == "Stream stopped"
     stopped = sandbox.clock.elapsed()
     gate.set()
-    wait_until(lambda: sandbox.clock.elapsed() > stopped + 3)  # time enough to have played it
+    sleep_until(sandbox, stopped + 3)  # time enough to have played it
     assert not entries(sandbox, uuid, "stream")
     client.voice.hangup(uuid)
 
@@ -192,9 +184,9 @@ def test_stream_loop_zero_plays_until_deleted(client, sandbox, receiver):
     assert (reply.message, reply.uuid) == ("Stream stopped", uuid)
     streams = entries(sandbox, uuid, "stream")
     assert all(e["seconds"] == pytest.approx(1.0) for e in streams[:-1])
-    assert before - 0.1 <= streams[-1]["at"] + streams[-1]["seconds"] <= after + 0.1
+    assert streams[-1]["at"] + streams[-1]["seconds"] == pytest.approx(before, abs=1e-6) and before == after
     count = len(streams)
-    wait_until(lambda: sandbox.clock.elapsed() > after + 3)
+    sleep_until(sandbox, after + 3)
     assert len(entries(sandbox, uuid, "stream")) == count
     client.voice.hangup(uuid)
 
@@ -223,8 +215,8 @@ def test_dtmf_keys_are_heard_by_the_phone_with_p_a_half_second_pause(client, san
     one, two, three = entries(sandbox, uuid, "dtmf")
     assert [e["text"] for e in (one, two, three)] == ["1", "2", "3"]
     assert all(e["seconds"] == pytest.approx(0.2) for e in (one, two, three))
-    assert_took(two["at"] - one["at"], 0.2, late=1)
-    assert_took(three["at"] - two["at"], 2.2, late=1)  # 0.2 s key + 4 pauses of 0.5 s
+    assert_took(two["at"] - one["at"], 0.2)
+    assert_took(three["at"] - two["at"], 2.2)  # 0.2 s key + 4 pauses of 0.5 s
     assert not entries(sandbox, uuid, "dtmf", who="phone")  # the platform pressed them, not the phone
     client.voice.hangup(uuid)
 
@@ -330,7 +322,7 @@ def slow(tmp_path_factory):
     every state lasts as long as the error tests need it."""
     receiver = Receiver()
     music = serve(receiver, "music.wav", wav(1.0))
-    with Sandbox(state_dir=tmp_path_factory.mktemp("slow-sandbox"), speed=1, seed=5) as sandbox:
+    with running_sandbox(tmp_path_factory.mktemp("slow-sandbox"), seed=5) as sandbox:
         client = sandbox.client()
         sandbox.phone("447700900310").script(answer_after=0)
         sandbox.phone("447700900311").script(on_ring="manual")

@@ -20,7 +20,9 @@ import soundfile
 from aiohttp import WSMsgType, web
 from flask import Response
 
+from conftest import TICK
 from workshop_helpers.sandbox import media
+from workshop_helpers.sandbox.speech import PHONE_VOICE
 
 from test_actions import download
 from test_call_lifecycle import APP_NUMBER, place
@@ -56,8 +58,8 @@ def callee_uuid(receiver, path: str = "callee") -> str:
     return statuses(receiver, path)[0]["uuid"]
 
 
-def wait_completed(receiver, path: str, uuid: str, timeout: float = 15) -> list[str]:
-    receiver.wait_for(lambda r: "completed" in [p["status"] for p in statuses(r, path, uuid)], timeout)
+def wait_completed(receiver, path: str, uuid: str) -> list[str]:
+    receiver.wait_for(lambda r: "completed" in [p["status"] for p in statuses(r, path, uuid)])
     return [p["status"] for p in statuses(receiver, path, uuid)]
 
 
@@ -116,7 +118,7 @@ def test_connect_to_a_phone_sends_the_new_legs_events_to_the_connect_event_url(c
                                                   {"action": "talk", "text": "Bob has left"}])
     callee = callee_uuid(receiver)
     assert wait_completed(receiver, "callee", callee) == ["started", "ringing", "answered", "completed"]
-    receiver.wait_for_status("completed", uuid=caller, timeout=15)
+    receiver.wait_for_status("completed", uuid=caller)
 
     conversation = sandbox.call(caller)["conversation_uuid"]
     for event in statuses(receiver, "callee"):
@@ -177,7 +179,7 @@ def test_a_failed_connect_goes_on_with_the_next_action(client, sandbox, receiver
     caller = place(client, receiver, ALICE, ncco=[connect(receiver, phone(number), **options),
                                                   {"action": "talk", "text": "Nobody is available"}])
     callee = callee_uuid(receiver)
-    receiver.wait_for_status("completed", uuid=caller, timeout=15)
+    receiver.wait_for_status("completed", uuid=caller)
     assert [p["status"] for p in statuses(receiver, "callee", callee)] == expected
     heard = sandbox.transcript(caller)
     assert texts(heard) == ["Nobody is available"]
@@ -227,8 +229,9 @@ def test_ringback_tone_plays_to_the_caller_only_while_the_callee_rings(client, s
     answered_at = moment(sandbox, answered["start_time"])
     ringback = [e for e in sandbox.transcript(caller) if e["kind"] == "ringback"]
     assert len(ringback) >= 5 and all(e["who"] == "platform" for e in ringback)  # a 0.5 s tone, looped
-    assert max(e["at"] + e["seconds"] for e in ringback) == pytest.approx(answered_at, abs=0.3)
-    assert sum(e["seconds"] for e in ringback) == pytest.approx(3, abs=0.5)
+    assert max(e["at"] + e["seconds"] for e in ringback) == pytest.approx(answered_at, abs=TICK)
+    # It starts once the tone file has downloaded (real milliseconds of call time).
+    assert 2.5 < sum(e["seconds"] for e in ringback) <= 3
     assert not [e for e in sandbox.transcript(callee) if e["kind"] == "ringback"]
     assert [r["method"] for r in receiver.requests if r["path"] == "ring.wav"] == ["GET"]  # fetched once
 
@@ -241,7 +244,7 @@ def test_dtmf_answer_keys_are_played_to_the_callee_when_it_answers(client, sandb
     keys = [e for e in sandbox.transcript(callee) if e["kind"] == "dtmf"]
     assert [e["text"] for e in keys] == ["1", "2", "#"]
     assert all(e["who"] == "platform" for e in keys)
-    assert keys[1]["at"] - keys[0]["at"] == pytest.approx(0.7, abs=0.15)  # a key, then a 500 ms pause
+    assert keys[1]["at"] - keys[0]["at"] == pytest.approx(0.7, abs=1e-6)  # a key, then a 500 ms pause
     assert not [e for e in sandbox.transcript(caller) if e["kind"] == "dtmf"]
 
 
@@ -251,7 +254,7 @@ def test_on_answer_ncco_runs_on_the_callee_before_it_joins(client, sandbox, rece
     sandbox.phone(BOB).script(script=[{"wait": 12}, {"hangup": True}])
     caller = place(client, receiver, ALICE, ncco=[connect(receiver, {**phone(BOB), "onAnswer": {"url": receiver.url("whisper")}})])
     callee = callee_uuid(receiver)
-    wait_completed(receiver, "callee", callee, timeout=20)
+    wait_completed(receiver, "callee", callee)
     receiver.wait_for_status("completed", uuid=caller)
     (whisper,) = [r for r in receiver.requests if r["path"] == "whisper"]
     assert whisper["args"]["uuid"] == callee and whisper["args"]["to"] == BOB
@@ -267,12 +270,12 @@ def test_on_answer_ringback_tone_plays_until_the_callee_has_joined(client, sandb
     caller = place(client, receiver, ALICE, ncco=[connect(receiver, {
         **phone(BOB), "onAnswer": {"url": receiver.url("whisper"), "ringbackTone": serve_ringback(receiver)}})])
     callee = callee_uuid(receiver)
-    wait_completed(receiver, "callee", callee, timeout=20)
+    wait_completed(receiver, "callee", callee)
     receiver.wait_for_status("completed", uuid=caller)
     (whisper,) = [e for e in sandbox.transcript(callee) if e["kind"] == "talk"]
     ringback = [e for e in sandbox.transcript(caller) if e["kind"] == "ringback"]
     assert ringback
-    assert max(e["at"] + e["seconds"] for e in ringback) == pytest.approx(whisper["at"] + whisper["seconds"], abs=0.3)
+    assert max(e["at"] + e["seconds"] for e in ringback) == pytest.approx(whisper["at"] + whisper["seconds"], abs=1e-6)
 
 
 def test_on_answer_legacy_ringback_key_is_still_played(client, sandbox, receiver):
@@ -332,7 +335,7 @@ def test_split_recording_puts_the_caller_and_the_callee_on_their_own_channels(cl
     caller = place(client, receiver, ALICE, ncco=[
         {"action": "record", "split": "conversation", "format": "wav", "eventUrl": [receiver.url("recording")]},
         connect(receiver, phone(BOB))])
-    receiver.wait_for(lambda r: r.payloads("recording"), timeout=20)
+    receiver.wait_for(lambda r: r.payloads("recording"))
     audio, rate = soundfile.read(io.BytesIO(download(sandbox, client, receiver.payloads("recording")[0]["recording_url"]).content))
     assert audio.shape[1] == 2
 
@@ -461,13 +464,17 @@ def test_websocket_gets_the_connected_message_then_20ms_audio_frames_and_dtmf(
     (answered,) = [p for p in statuses(receiver, "callee", callee) if p["status"] == "answered"]
     (done,) = [p for p in statuses(receiver, "callee", callee) if p["status"] == "completed"]
     began, ended = moment(sandbox, answered["start_time"]), moment(sandbox, done["end_time"])
-    assert len(frames) == pytest.approx(50 * (ended - began), rel=0.15)
+    assert len(frames) == pytest.approx(50 * (ended - began), abs=2)
     # The caller's words are in the frames, at the time she said them.
     (said,) = [e for e in sandbox.transcript(callee) if e["who"] == ALICE and e["kind"] == "said"]
     loud = [index for index, frame in enumerate(frames) if frame_level(frame) > 300]
     assert len(loud) > 0.3 * 50 * said["seconds"]  # real speech has gaps between words
-    assert began + loud[0] * 0.02 == pytest.approx(said["at"], abs=0.4)
-    assert began + loud[-1] * 0.02 == pytest.approx(said["at"] + said["seconds"], abs=0.4)
+    # Where the speech itself is loud (espeak-ng's audio has quiet lead-in and tail) ...
+    speech = sandbox.platform.speech.say("hello websocket", PHONE_VOICE)
+    audible = np.flatnonzero(np.abs(speech) * 32767 > 300) / media.SAMPLE_RATE
+    # ... is where the frames are loud: paced on the call's clock, to the frame.
+    assert began + loud[0] * 0.02 == pytest.approx(said["at"] + audible[0], abs=0.04)
+    assert began + loud[-1] * 0.02 == pytest.approx(said["at"] + audible[-1], abs=0.04)
     # The key she pressed comes as a text message.
     dtmf = [m for m in text_messages(connection) if m.get("event") == "websocket:dtmf"]
     assert [m["digit"] for m in dtmf] == ["5"] and "duration" in dtmf[0]
@@ -493,9 +500,9 @@ def test_websocket_audio_is_heard_by_the_caller(client, sandbox, receiver, ws_se
     echoed = media.render(echoes, sandbox.platform.audio, start, said["at"] + said["seconds"] + 1)[:, 0]
     loud = np.flatnonzero(np.abs(echoed) > 0.02) / media.SAMPLE_RATE + start
     assert len(loud), "the echoed audio is silent"
-    # (The round trip through the server takes real milliseconds: 20 times that here.)
-    assert loud[0] == pytest.approx(said["at"], abs=1.0)
-    assert loud[-1] == pytest.approx(said["at"] + said["seconds"], abs=1.0)
+    # Never early; late by the round trip through the server, which takes real time.
+    assert said["at"] <= loud[0] <= said["at"] + 1.0
+    assert said["at"] + said["seconds"] - 0.5 <= loud[-1] <= said["at"] + said["seconds"] + 1.0  # (trailing silence)
 
 
 def test_websocket_closed_by_the_server_sends_disconnected_and_the_ncco_goes_on(client, sandbox, receiver, ws_server):
@@ -516,7 +523,7 @@ def test_synchronous_websocket_disconnected_event_answers_the_next_ncco(client, 
     caller = place(client, receiver, ALICE, ncco=[
         connect(receiver, websocket(ws_server.url("close", after=50)), eventType="synchronous"),
         {"action": "talk", "text": "Original next action"}])
-    receiver.wait_for_status("completed", uuid=caller, timeout=15)
+    receiver.wait_for_status("completed", uuid=caller)
     assert texts(sandbox.transcript(caller)) == ["Back to a person"]
 
 
@@ -591,7 +598,8 @@ def test_create_call_straight_to_a_websocket(client, sandbox, receiver, ws_serve
 
 def test_vonage_websocket_authorization_sends_a_signed_jwt(client, sandbox, receiver, ws_server):
     import jwt
-    place(client, receiver, ALICE, ncco=[connect(receiver, websocket(ws_server.url("listen"), authorization={"type": "vonage"}), limit=1)])
+    caller = place(client, receiver, ALICE, ncco=[connect(receiver, websocket(ws_server.url("listen"), authorization={"type": "vonage"}), limit=1)])
+    receiver.wait_for_status("completed", uuid=caller)
     (connection,) = ws_server.wait_closed()
     scheme, _, token = connection["headers"]["Authorization"].partition(" ")
     claims = jwt.decode(token, sandbox.application.signature_secret, algorithms=["HS256"])
@@ -605,7 +613,7 @@ def detections(receiver, path: str = "event") -> list[dict]:
 
 def test_machine_detection_continue_sends_machine_with_call_uuid(client, sandbox, receiver):
     uuid = place(client, receiver, VOICEMAIL, ncco=[{"action": "wait", "timeout": 8}], machine_detection="continue")
-    receiver.wait_for(lambda r: "completed" in [p.get("status") for p in r.payloads("event")], timeout=15)
+    receiver.wait_for(lambda r: "completed" in [p.get("status") for p in r.payloads("event")])
     (machine,) = detections(receiver)
     assert machine["status"] == "machine" and machine["call_uuid"] == uuid and "uuid" not in machine
     assert machine["conversation_uuid"] == sandbox.call(uuid)["conversation_uuid"]
@@ -615,7 +623,7 @@ def test_machine_detection_continue_sends_machine_with_call_uuid(client, sandbox
 
 def test_machine_detection_hangup_ends_the_call_after_the_machine_event(client, sandbox, receiver):
     uuid = place(client, receiver, VOICEMAIL, ncco=[{"action": "wait", "timeout": 30}], machine_detection="hangup")
-    receiver.wait_for_status("completed", uuid=uuid, timeout=15)
+    receiver.wait_for_status("completed", uuid=uuid)
     assert [p.get("status") for p in receiver.payloads("event")] == ["started", "ringing", "answered", "machine", "completed"]
     completed = receiver.payloads("event")[-1]
     assert int(completed["duration"]) < 5 and completed["disconnected_by"] == "platform"
@@ -623,7 +631,7 @@ def test_machine_detection_hangup_ends_the_call_after_the_machine_event(client, 
 
 def test_machine_detection_finds_a_human(client, sandbox, receiver):
     uuid = place(client, receiver, HUMAN, ncco=[{"action": "wait", "timeout": 4}], machine_detection="hangup")
-    receiver.wait_for_status("completed", uuid=uuid, timeout=15)
+    receiver.wait_for_status("completed", uuid=uuid)
     (human,) = detections(receiver)
     assert human["status"] == "human" and human["call_uuid"] == uuid and "uuid" not in human
     assert receiver.payloads("event")[-1]["duration"] == "4"  # a human is not hung up on
@@ -632,19 +640,19 @@ def test_machine_detection_finds_a_human(client, sandbox, receiver):
 def test_advanced_machine_detection_reports_the_beep(client, sandbox, receiver):
     uuid = place(client, receiver, VOICEMAIL, ncco=[{"action": "wait", "timeout": 12}],
                  advanced_machine_detection={"behavior": "continue", "mode": "detect_beep"})
-    receiver.wait_for_status("completed", uuid=uuid, timeout=15)
+    receiver.wait_for_status("completed", uuid=uuid)
     first, second = detections(receiver)
     assert first["status"] == second["status"] == "machine"
     assert "sub_state" not in first and second["sub_state"] == "beep_start"
     (beep,) = [e for e in sandbox.transcript(uuid) if e["kind"] == "beep" and e["who"] == "phone"]
-    assert moment(sandbox, second["timestamp"]) == pytest.approx(beep["at"], abs=0.5)
+    assert moment(sandbox, second["timestamp"]) == pytest.approx(beep["at"], abs=TICK)
 
 
 def test_a_scripted_voicemail_is_detected_as_a_machine(client, sandbox, receiver):
     sandbox.phone(BOB).script(answered_by="machine")
     uuid = place(client, receiver, BOB, ncco=[{"action": "wait", "timeout": 30}],
                  advanced_machine_detection={"behavior": "hangup"})
-    receiver.wait_for_status("completed", uuid=uuid, timeout=15)
+    receiver.wait_for_status("completed", uuid=uuid)
     assert [p["status"] for p in detections(receiver)] == ["machine"]
     assert int(receiver.payloads("event")[-1]["duration"]) < 5
 

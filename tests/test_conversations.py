@@ -37,9 +37,9 @@ def test_the_proxy_pattern_both_parties_hear_each_other(client, sandbox, receive
     caller = sandbox.phone(ALICE).call()
     receiver.wait_for_status("answered", uuid=caller)
     callee = place(client, receiver, BOB, ncco=[{"action": "conversation", "name": "proxy-1"}])
-    receiver.wait_for_status("completed", uuid=caller, timeout=20)
+    receiver.wait_for_status("completed", uuid=caller)
     sandbox.phone(BOB).hangup() if sandbox.call(callee)["status"] == "answered" else None
-    receiver.wait_for_status("completed", uuid=callee, timeout=20)
+    receiver.wait_for_status("completed", uuid=callee)
 
     alice_heard, bob_heard = sandbox.transcript(caller), sandbox.transcript(callee)
     assert said_by(alice_heard, BOB) == ["hi alice bob here"]
@@ -88,7 +88,7 @@ def test_a_moderated_conference(client, sandbox, receiver):
     wait_until(lambda: any(e["kind"] == "music" for e in sandbox.transcript(bob)))
     carol = place(client, receiver, CAROL, ncco=moderator)
     for leg in (alice, bob, carol):
-        receiver.wait_for_status("completed", uuid=leg, timeout=20)
+        receiver.wait_for_status("completed", uuid=leg)
 
     alice_heard, bob_heard = sandbox.transcript(alice), sandbox.transcript(bob)
     carol_joined = [e for e in sandbox.transcript(carol) if e["kind"] == "transfer"][0]["at"]
@@ -130,7 +130,7 @@ def test_can_hear_and_can_speak_and_mute(client, sandbox, receiver):
     coach = place(client, receiver, DAVE, ncco=[{"action": "conversation", "name": "support", "canSpeak": [agent]}])
     muted = place(client, receiver, CAROL, ncco=[{"action": "conversation", "name": "support", "mute": True}])
     for leg in (customer, agent, coach, muted):
-        receiver.wait_for_status("completed", uuid=leg, timeout=20)
+        receiver.wait_for_status("completed", uuid=leg)
     assert said_by(sandbox.transcript(agent), DAVE) == ["coach speaking"]
     assert said_by(sandbox.transcript(customer), DAVE) == []
     assert said_by(sandbox.transcript(coach), ALICE) == ["customer speaking"]
@@ -145,8 +145,8 @@ def test_earmuff_and_mute_from_the_rest_api(client, sandbox, receiver):
     wait_until(lambda: said_by(sandbox.transcript(bob), ALICE))
     client.voice.earmuff(bob)  # Bob hears no more...
     client.voice.mute(alice)  # ...and nobody hears Alice
-    receiver.wait_for_status("completed", uuid=alice, timeout=20)
-    receiver.wait_for_status("completed", uuid=bob, timeout=20)
+    receiver.wait_for_status("completed", uuid=alice)
+    receiver.wait_for_status("completed", uuid=bob)
     assert said_by(sandbox.transcript(bob), ALICE) == ["first"]
     # Bob is earmuffed, not muted: Alice still hears him.
     assert said_by(sandbox.transcript(alice), BOB) == ["one", "two"]
@@ -162,8 +162,8 @@ def test_transfer_moves_the_legs_of_a_conversation_into_another(client, sandbox,
         {"action": "talk", "text": "Moving you"},
         {"action": "transfer", "conversation_id": lobby},
     ])
-    receiver.wait_for_status("completed", uuid=alice, timeout=20)
-    receiver.wait_for_status("completed", uuid=bob, timeout=20)
+    receiver.wait_for_status("completed", uuid=alice)
+    receiver.wait_for_status("completed", uuid=bob)
     (moved,) = transfers(receiver, bob)
     assert moved["conversation_uuid_to"] == lobby
     assert said_by(sandbox.transcript(alice), BOB) == ["thanks alice"]

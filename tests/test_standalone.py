@@ -1,4 +1,8 @@
-"""`python -m workshop_helpers.sandbox` as a separate process, driven by curl and the SDK."""
+"""`python -m workshop_helpers.sandbox` as a separate process, driven by curl and the SDK.
+
+It runs on a virtual clock: time stands still until a client waits through the control API
+(`POST /sandbox/calls/{uuid}/wait`, `POST /sandbox/clock/sleep`), as a harness in any
+language would."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from vonage import Auth, HttpClientOptions, Vonage
 @pytest.fixture
 def standalone(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--speed", "20",
+        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--clock", "virtual",
          "--state-dir", str(tmp_path / "state")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -45,12 +49,31 @@ def app_jwt(info):
     return jwt.encode(claims, Path(info["private_key_path"]).read_text(), algorithm="RS256")
 
 
+def control(info):
+    """A requests session for the control API (trusting the sandbox's CA, never a proxy)."""
+    import requests
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = info["ca_cert_path"]
+    session.headers["Authorization"] = "Bearer " + app_jwt(info)
+    return session
+
+
+def wait(info, call_uuid: str, status: str = "completed", **body) -> dict:
+    """What a harness does instead of sleeping: let the call run until it reports `status`."""
+    reply = control(info).post(f"{info['base_url']}/sandbox/calls/{call_uuid}/wait",
+                               json={"status": status, **body})
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
 def test_first_line_has_everything_a_client_needs(standalone):
     for key in ("host", "base_url", "application_id", "private_key_path", "api_key", "api_secret",
                 "signature_secret", "ca_cert_path", "number", "phones"):
         assert standalone[key], key
     assert os.path.exists(standalone["private_key_path"]) and os.path.exists(standalone["ca_cert_path"])
     assert standalone["base_url"] == "https://" + standalone["host"]
+    assert standalone["clock"] == "virtual"
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="make test installs curl")
@@ -71,7 +94,8 @@ def test_curl_with_the_ca_places_a_call(standalone, receiver):
     assert status == "201", result.stdout + result.stderr
     call = json.loads(response)
     assert call["status"] == "started" and call["conversation_uuid"].startswith("CON-")
-    assert receiver.wait_for_status("completed", uuid=call["uuid"]) == ["started", "ringing", "answered", "completed"]
+    assert wait(standalone, call["uuid"])["status"] == "completed"
+    assert receiver.statuses(uuid=call["uuid"]) == ["started", "ringing", "answered", "completed"]
     completed = receiver.payloads("event")[-1]
     assert completed["direction"] == "outbound" and completed["disconnected_by"] == "platform"
 
@@ -95,7 +119,7 @@ def test_sdk_configured_only_with_host_and_ca_bundle(standalone, receiver, monke
         "ncco": [{"action": "talk", "text": "Hi"}],
         "event_url": [receiver.url("event")],
     })
-    receiver.wait_for_status("completed", uuid=call.uuid)
+    wait(standalone, call.uuid)
     assert client.voice.get_call(call.uuid).status == "completed"
 
 
@@ -118,10 +142,42 @@ def test_control_api_drives_a_phone_to_call_in(standalone, receiver):
     created = session.post(f"{base}/sandbox/phones/447700900555/calls", headers=headers, json={})
     assert created.status_code == 201
     call_uuid = created.json()["uuid"]
-    receiver.wait_for_status("answered", uuid=call_uuid)
+    assert wait(standalone, call_uuid, "answered")["status"] == "answered"
     assert session.post(f"{base}/sandbox/phones/447700900555/press", headers=headers,
                         json={"digits": "42"}).status_code == 200
-    receiver.wait_for(lambda r: r.payloads("input"))
+    wait(standalone, call_uuid)
     assert receiver.payloads("input")[0]["dtmf"] == {"digits": "42", "timed_out": False}
     transcript = session.get(f"{base}/sandbox/calls/{call_uuid}/transcript", headers=headers).json()["transcript"]
     assert [e["text"] for e in transcript if e["kind"] == "dtmf"] == ["4", "2"]
+
+
+def test_a_harness_lets_call_time_pass_and_the_call_moves_on_only_then(standalone, receiver):
+    session, base = control(standalone), standalone["base_url"]
+    call = session.post(f"{base}/v1/calls", json={
+        "to": [{"type": "phone", "number": "447700900000"}],
+        "from": {"type": "phone", "number": standalone["number"]},
+        "ncco": [{"action": "wait", "timeout": 30}],
+        "event_url": [receiver.url("event")],
+    }).json()
+    slept = session.post(f"{base}/sandbox/clock/sleep", json={"seconds": 10})
+    assert slept.status_code == 200 and slept.json()["clock"] == "virtual"
+    assert session.get(f"{base}/v1/calls/{call['uuid']}").json()["status"] == "answered"
+    session.post(f"{base}/sandbox/clock/sleep", json={"seconds": 30})
+    assert receiver.statuses(uuid=call["uuid"])[-1] == "completed"
+    assert receiver.payloads("event")[-1]["duration"] == "30"  # exactly the wait
+
+
+def test_waiting_says_what_is_wrong_with_the_request_or_that_the_call_is_not_there_yet(standalone, receiver):
+    session, base = control(standalone), standalone["base_url"]
+    assert session.post(f"{base}/sandbox/calls/no-such-call/wait", json={}).status_code == 404
+    bad = session.post(f"{base}/sandbox/clock/sleep", json={"seconds": -1})
+    assert bad.status_code == 400 and bad.json()["invalid_parameters"][0]["name"] == "seconds"
+    ringing = session.post(f"{base}/v1/calls", json={
+        "to": [{"type": "phone", "number": "447700900002"}],  # rings, never answers
+        "from": {"type": "phone", "number": standalone["number"]},
+        "ncco": [{"action": "talk", "text": "nobody hears this"}],
+        "event_url": [receiver.url("event")],
+    }).json()
+    late = session.post(f"{base}/sandbox/calls/{ringing['uuid']}/wait", json={"timeout": 10})
+    assert late.status_code == 408 and "within 10 s of call time" in late.json()["detail"]
+    assert wait(standalone, ringing["uuid"])["status"] == "timeout"  # the ringing timer, 60 s in

@@ -8,17 +8,14 @@ import ipywidgets as widgets
 import pytest
 
 import workshop_helpers as wh
-from conftest import wait_until
+from conftest import poll_until, wait_until
 from workshop_helpers.ncco import ACTION_MODELS, NccoError
 from workshop_helpers.widgets import Dialer, EventTable, NccoComposer, PhoneWidget
 from workshop_helpers.widgets.model_form import ModelForm
 
-SLOW = 5  # phones are answered by hand here: slow enough for a test to act in time
-
-
 @pytest.fixture
 def ws():
-    workshop = wh.start(speed=SLOW)
+    workshop = wh.start(clock="virtual")  # a ringing phone waits for the test to answer it
     yield workshop
     wh.stop()
 
@@ -132,7 +129,7 @@ def test_compose_call_answer_press_and_see_the_input_in_the_table(ws):
     wait_until(lambda: any(e["kind"] == "action" and e["text"] == "input" for e in phone.transcript()))
     [key for key in phone.widget.children[3].children if key.description == "7"][0].click()
     ws.wait_for(uuid)
-    wait_until(lambda: "input" in list(table.rows["kind"]))
+    poll_until(lambda: "input" in list(table.rows["kind"]))  # the table's own thread
     assert table.filter(call=uuid, kind="input")["digits"].tolist() == ["7"]
     assert "Press a key" in phone.heard.value and "dtmf: 7" in phone.heard.value
     phone.load_audio()
@@ -168,7 +165,7 @@ def test_the_event_table_updates_by_itself_and_colours_by_status(ws):
     table = EventTable(ws, every=0.05)
     uuid = ws.phone("447700900557").call(ws.number)
     ws.wait_for(uuid)
-    wait_until(lambda: "completed" in table.table.value)
+    poll_until(lambda: "completed" in table.table.value)  # the table's own thread
     assert "background:#d7f5d7" in table.table.value  # answered rows are green
     assert table.filter(status="completed")["uuid"].tolist() == [uuid]
     with pytest.raises(ValueError, match="not one of the"):

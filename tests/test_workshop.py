@@ -15,12 +15,12 @@ import requests
 from vonage_voice import Dtmf, Input, Talk
 
 import workshop_helpers as wh
-from conftest import SPEED, wait_until
+from conftest import wait_until
 
 
 @pytest.fixture
 def ws():
-    workshop = wh.start(speed=SPEED)
+    workshop = wh.start(clock="virtual")
     yield workshop
     wh.stop()
 
@@ -81,16 +81,16 @@ def test_outbound_outcomes_show_in_the_calls_table(ws):
 
 
 def test_start_is_idempotent_and_stop_frees_the_ports(ws):
-    assert wh.start(speed=SPEED) is ws  # re-running the cell
+    assert wh.start(clock="virtual") is ws  # re-running the cell
     assert ws.start() is ws  # starting a running workshop changes nothing
     with pytest.raises(RuntimeError, match=r"already running .* run wh.stop\(\) first"):
-        wh.start(speed=1)  # a different request is not silently ignored
+        wh.start(clock="real")  # a different request is not silently ignored
     port = int(ws.url.rsplit(":", 1)[1])
     api_port = int(ws.sandbox.api_host.rsplit(":", 1)[1])
     wh.stop()
     for free in (port, api_port):  # a new server can listen there again
         socket.create_server(("127.0.0.1", free)).close()
-    again = wh.start(speed=SPEED)
+    again = wh.start(clock="virtual")
     assert again is not ws and again.running
 
 
@@ -167,7 +167,7 @@ def test_events_survive_a_restart_without_doubling(ws):
     completed(ws, uuid)
     before = ws.events.drop(columns=["payload"])
     wh.stop()
-    again = wh.start(speed=SPEED)
+    again = wh.start(clock="virtual")
     after = again.events.drop(columns=["payload"])
     assert after.equals(before)
 
@@ -189,7 +189,7 @@ def test_nothing_prints_into_the_running_cell(capfd, monkeypatch):
     # library message from a background thread would reach stderr through logging's
     # last resort. Provoke one: a handler whose SDK call fails (the vonage logger warns).
     monkeypatch.setattr(logging.root, "handlers", [])
-    workshop = wh.start(speed=SPEED)
+    workshop = wh.start(clock="virtual")
 
     @workshop.on_event
     def on_event(event):
@@ -266,9 +266,9 @@ def test_a_taken_port_says_what_to_do_and_leaves_nothing_running():
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}.*port 0 for any free one"):
-            wh.start(speed=SPEED, port=port)
+            wh.start(clock="virtual", port=port)
     assert wh.workshop._running is None
-    ws = wh.start(speed=SPEED, port=port)  # free now: the same port works
+    ws = wh.start(clock="virtual", port=port)  # free now: the same port works
     try:
         assert ws.url.endswith(f":{port}")
     finally:
@@ -326,7 +326,7 @@ def test_wait_for_returns_the_legs_events_or_says_it_timed_out(ws):
     events = ws.wait_for(uuid)
     assert list(events["status"].dropna()) == ["started", "ringing", "answered", "completed"]
     with pytest.raises(TimeoutError, match="did not report 'busy'"):
-        ws.wait_for(uuid, "busy", timeout=0.2)
+        ws.wait_for(uuid, "busy")
 
 
 @pytest.mark.parametrize("payload", [
@@ -348,7 +348,7 @@ def test_a_forged_completed_event_does_not_end_a_wait(ws):
     fake = {"uuid": "forged-leg", "status": "completed"}
     post(ws, "event", fake)
     with pytest.raises(TimeoutError):
-        ws.wait_for("forged-leg", timeout=0.3)
+        ws.wait_for("forged-leg")
 
 
 def test_ctrl_c_during_start_leaves_nothing_running(monkeypatch):
@@ -361,7 +361,7 @@ def test_ctrl_c_during_start_leaves_nothing_running(monkeypatch):
 
     monkeypatch.setattr(module, "point_webhooks", interrupted)  # the last step of a start
     with pytest.raises(KeyboardInterrupt):
-        wh.start(speed=SPEED)
+        wh.start(clock="virtual")
     assert started and module._running is None
     names = {thread.name for thread in __import__("threading").enumerate()}
     assert not names & {"webhook-server", "sandbox-api", "sandbox-platform"}
