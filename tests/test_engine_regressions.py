@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -52,14 +51,17 @@ def test_transfer_during_a_looping_barge_in_prompt_plays_the_new_ncco(client, sa
 
 
 def test_transfer_during_the_answer_webhook_wins(client, sandbox, receiver):
+    released = threading.Event()
+
     def slow_answer(_):
-        time.sleep(0.5)
+        released.wait(30)  # answered only once the transfer has been made
         return [{"action": "talk", "text": "From the answer webhook"}]
 
     receiver.respond("answer", slow_answer)
     uuid = place(client, receiver, "447700900000", answer_url=[receiver.url("answer")])
-    receiver.wait_for_status("answered", uuid=uuid)
+    receiver.wait_for(lambda r: "answer" in [q["path"] for q in r.requests])
     client.voice.transfer_call_ncco(uuid, [__import__("vonage_voice").Talk(text="Transferred")])
+    released.set()
     receiver.wait_for_status("completed", uuid=uuid)
     assert heard(sandbox, uuid) == ["Transferred"]
 
@@ -126,8 +128,10 @@ def test_a_synchronous_input_takes_the_keys_from_an_asynchronous_one(client, san
 
 
 def test_an_inbound_call_hung_up_during_its_answer_webhook_is_never_cancelled(sandbox, receiver):
+    released = threading.Event()
+
     def slow(_):
-        time.sleep(1)
+        released.wait(30)  # answered only once the caller has hung up
         return [{"action": "talk", "text": "hi"}]
 
     sandbox.application.set_webhooks(answer_url=receiver.url("answer"), event_url=receiver.url("event"))
@@ -136,6 +140,7 @@ def test_an_inbound_call_hung_up_during_its_answer_webhook_is_never_cancelled(sa
     uuid = phone.call()
     wait_until(lambda: receiver.requests)
     sandbox.platform.run(lambda: sandbox.platform.leg(uuid).hang_up(by="user"))
+    released.set()
     receiver.wait_for_status("completed", uuid=uuid)
     assert receiver.statuses(uuid=uuid) == ["completed"]
     assert sandbox.call(uuid)["status"] == "completed"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import time
+import threading
 
 import jwt
 from vonage_jwt.verify_jwt import verify_signature
@@ -112,11 +112,17 @@ def test_slow_answer_times_out_and_is_retried(client, sandbox, receiver):
         "address": receiver.url("answer"), "http_method": "GET", "socket_timeout": 1000}
     sandbox.application.replace(resource)
 
+    retried = threading.Event()
+
     def slow(_):
-        time.sleep(1.5)
+        retried.wait(30)  # the first attempt is answered only after the retry came
         return TALK
 
-    receiver.respond("answer", slow, TALK)
+    def second(_):
+        retried.set()
+        return TALK
+
+    receiver.respond("answer", slow, second)
     uuid = place(client, receiver, "447700900000", answer_url=[receiver.url("answer")])
     receiver.wait_for_status("completed", uuid=uuid)
     deliveries = [d for d in sandbox.webhooks(leg=uuid) if d["kind"] == "answer"]
