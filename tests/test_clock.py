@@ -117,36 +117,46 @@ def test_time_stands_still_while_nobody_waits_for_it():
 
 
 # -- the outside world ----------------------------------------------------------------------------
-def test_time_flows_while_the_outside_world_is_awaited_and_never_jumps_past_its_answer():
-    async def scenario(clock):
-        loop = asyncio.get_running_loop()
-        answer = loop.create_future()
-        later: list[float] = []
-        asyncio.ensure_future(woken_at(clock, 30, later))  # a platform timer far ahead
-        waiting = asyncio.ensure_future(clock.until(lambda: False, 60))  # somebody waits
-        # A server in another thread answers after 50 ms of real time.
-        threading.Timer(0.05, lambda: loop.call_soon_threadsafe(answer.set_result, "200 OK")).start()
-        with clock.outside():
-            result = await answer
-        answered_at = clock.elapsed()
-        waiting.cancel()
-        return result, answered_at, later
-
-    result, answered_at, later = run(VirtualClock(speed=1), scenario)
-    assert result == "200 OK" and later == []  # the 30 s timer was not jumped to meanwhile
-    assert 0 < answered_at < 30  # the real 50 ms (or more, on a busy machine) went by
+async def answered_later(clock, hold, real_seconds: float):
+    """A server in another thread answers after `real_seconds`, while `hold` is held; a
+    platform timer is set 30 s ahead and somebody waits. Returns (answer, when, timer fired?)."""
+    loop = asyncio.get_running_loop()
+    answer = loop.create_future()
+    later: list[float] = []
+    asyncio.ensure_future(woken_at(clock, 30, later))
+    waiting = asyncio.ensure_future(clock.until(lambda: False, 60))
+    threading.Timer(real_seconds, lambda: loop.call_soon_threadsafe(answer.set_result, "200 OK")).start()
+    with hold:
+        result = await answer
+    waiting.cancel()
+    return result, clock.elapsed(), later
 
 
-def test_a_time_out_on_the_outside_world_fires_at_its_exact_moment_in_call_time():
+def test_time_stands_still_while_a_request_is_answered_however_long_the_answer_takes():
+    clock = VirtualClock()
+    result, answered_at, later = run(clock, lambda c: answered_later(c, c.request(5), 0.05))
+    assert (result, answered_at, later) == ("200 OK", 0, [])  # your server's speed never shows
+
+
+def test_an_unanswered_request_times_out_at_its_exact_moment_in_call_time():
     async def scenario(clock):
         never = asyncio.get_running_loop().create_future()
-        with clock.outside():
+        waiting = asyncio.ensure_future(clock.until(lambda: False, 60))
+        with clock.request(0.25):
             try:
                 await asyncio.wait_for(never, 0.25)
             except asyncio.TimeoutError:
+                waiting.cancel()
                 return clock.elapsed()
 
-    assert run(VirtualClock(speed=10), scenario) == 0.25  # 25 ms of real time at speed 10
+    assert run(VirtualClock(speed=10), scenario) == 0.25  # after 25 ms of real time at speed 10
+
+
+def test_time_flows_while_a_websocket_is_open_and_never_jumps_past_what_it_says():
+    clock = VirtualClock(speed=1)
+    result, answered_at, later = run(clock, lambda c: answered_later(c, c.streaming(), 0.05))
+    assert result == "200 OK" and later == []  # the 30 s timer was not jumped to meanwhile
+    assert 0 < answered_at < 30  # the real 50 ms (or more, on a busy machine) went by
 
 
 # -- choosing a clock -----------------------------------------------------------------------------
@@ -206,3 +216,38 @@ def test_the_workshop_takes_its_clock_from_the_environment_and_waits_in_call_tim
         assert (stamps["timeout"] - stamps["started"]).total_seconds() == pytest.approx(45, abs=0.002)
     finally:
         wh.stop()
+
+
+# -- the real clock, which people use -----------------------------------------------------------
+def test_on_the_real_clock_the_same_scripted_call_gives_the_same_outcome(tmp_path, receiver):
+    """Outcomes only: on the real clock, durations are as exact as the machine is idle."""
+    receiver.respond("input", [{"action": "talk", "text": "Thanks"}])
+    with Sandbox(state_dir=tmp_path / "s", clock="real", speed=20, seed=4) as sandbox:
+        phone = sandbox.phone("447700900321").script(script=[{"await_input": True}, {"press": "7"}])
+        call = sandbox.client().voice.create_call({
+            "to": [{"type": "phone", "number": phone.number}],
+            "from_": {"type": "phone", "number": sandbox.number},
+            "ncco": [{"action": "talk", "text": "Press a key"},
+                     {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1, "timeOut": 10},
+                      "eventUrl": [receiver.url("input")]}],
+            "event_url": [receiver.url("event")],
+        })
+        assert sandbox.wait_for_call(call.uuid)["status"] == "completed"
+        assert receiver.payloads("input")[0]["dtmf"] == {"digits": "7", "timed_out": False}
+        assert [e["text"] for e in phone.heard(call.uuid) if e["kind"] == "talk"] == ["Press a key", "Thanks"]
+
+
+def test_on_the_real_clock_a_phone_pressed_by_hand_waits_for_its_keys(tmp_path, receiver):
+    with Sandbox(state_dir=tmp_path / "s", clock="real", speed=20, seed=5) as sandbox:
+        phone = sandbox.phone("447700900322")
+        call = sandbox.client().voice.create_call({
+            "to": [{"type": "phone", "number": phone.number}],
+            "from_": {"type": "phone", "number": sandbox.number},
+            "ncco": [{"action": "wait", "timeout": 600}],
+            "event_url": [receiver.url("event")],
+        })
+        sandbox.wait_for_call(call.uuid, "answered")
+        phone.press("12")  # returns once both keys are pressed: 0.4 s of call time
+        assert [e["text"] for e in phone.transcript(call.uuid) if e["kind"] == "dtmf"] == ["1", "2"]
+        phone.hangup()
+        assert sandbox.wait_for_call(call.uuid)["status"] == "completed"

@@ -83,6 +83,10 @@ def test_hangup_during_a_slow_webhook_does_not_retry_or_delay_completed(client, 
         return ""
 
     receiver.respond("notify", slow, always="")
+    resource = sandbox.application.resource()  # a 3 s read time-out, not 10: a shorter test
+    resource["capabilities"]["voice"]["webhooks"]["event_url"] = {
+        "address": receiver.url("event"), "http_method": "POST", "socket_timeout": 3000}
+    sandbox.application.replace(resource)
     phone = sandbox.phone("447700900504").script(script=[{"wait": 1}, {"hangup": True}])
     uuid = place(client, receiver, phone.number, ncco=[
         {"action": "notify", "payload": {}, "eventUrl": [receiver.url("notify")]}])

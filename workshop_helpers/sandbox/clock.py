@@ -13,15 +13,20 @@ clock. Two kinds:
   exact, however loaded the machine is. This is what tests and notebook checks use.
 
 How the virtual clock tells "idle until a timer" from "waiting for the outside world":
-the platform says so. Each request to the outside (a webhook to your server, a `stream`
-download, a WebSocket that is open) runs inside `clock.outside()`, and each piece of work
-handed to a worker thread (espeak-ng, decoding, encoding) runs through `clock.in_thread()`.
-While work is in a worker thread, time stands still (the platform is busy). While a
-request to the outside is open, time flows at `speed` like real time, so the outside
-world's time-outs (the 5 s answer time-out) still fire when it really does not answer,
-and never before. Only when neither is under way may time jump. Code on the platform's
-own loop needs nothing special: `asyncio.sleep`, `asyncio.wait(timeout=...)` and
-aiohttp's time-outs all read the loop's time, which is the virtual clock.
+the platform says so, around every wait on something outside its loop.
+- `with clock.request(seconds):` around a request whose answer the platform waits for
+  (a webhook to your server, a `stream` download, a WebSocket handshake). Time stands
+  still until the answer comes, so your server's speed never shows in call time; if no
+  answer has come after the request's time-out (in real time, at `speed`), the request
+  stops holding time, which moves on to the time-out's own timer: it fires at its exact
+  moment of call time, as if the outside world had taken that long.
+- `with clock.streaming():` while a WebSocket is open. Its server may speak at any moment,
+  in real time, so time flows at `speed` like real time (never past a timer that is due).
+- `await clock.in_thread(function, ...)` for work in a worker thread (espeak-ng, decoding,
+  encoding): time stands still until it is done.
+Only when none of these is under way may time jump. Code on the platform's own loop needs
+nothing special: `asyncio.sleep`, `asyncio.wait(timeout=...)` and aiohttp's time-outs all
+read the loop's time, which is the virtual clock.
 
 The clock never passes a timer that is due: when time flows or jumps, it stops at the
 next timer, which then runs at exactly its moment.
@@ -38,8 +43,8 @@ from typing import Callable
 
 CLOCKS = ("real", "virtual")
 
-#: How often (real seconds) a virtual clock re-checks its waiters' conditions while it
-#: waits for the outside world.
+#: How often (real seconds) a virtual clock re-checks its waiters' conditions while the
+#: outside world or a worker thread has the platform's attention.
 LOOK_AGAIN = 0.01
 
 
@@ -112,8 +117,14 @@ class Clock:
         return value
 
     @contextlib.contextmanager
-    def outside(self):
-        """Around a request to the outside world (nothing to do for real time)."""
+    def request(self, seconds: float):
+        """Around a request to the outside world with a `seconds` time-out (real time
+        needs nothing: the outside world takes the time it takes)."""
+        yield
+
+    @contextlib.contextmanager
+    def streaming(self):
+        """While an outside server may speak at any moment (a WebSocket is open)."""
         yield
 
     async def in_thread(self, function, *args):
@@ -124,8 +135,8 @@ class Clock:
 class VirtualClock(Clock):
     """Time that stands still while the platform works and jumps when it only waits.
 
-    `speed` is how fast time flows while the platform waits for the outside world (a
-    webhook in flight, an open WebSocket): 1 means as fast as real time.
+    `speed` is how fast time flows while a WebSocket is open, and how fast an unanswered
+    request's time-out runs out: 1 means as fast as real time.
     """
 
     virtual = True
@@ -133,9 +144,10 @@ class VirtualClock(Clock):
     def __init__(self, speed: float = 1.0):
         super().__init__(speed)
         self._now = 0.0
-        self._outside = 0  # requests to the outside world under way
+        self._requests: dict[object, float] = {}  # requests under way: until when (real) they hold time
+        self._streams = 0  # open WebSockets
         self._working = 0  # worker threads computing for the platform
-        self._waiters: dict[asyncio.Future, Callable[[], bool]] = {}
+        self._waiters: dict[asyncio.Future, Callable[[], object]] = {}
 
     def elapsed(self) -> float:
         return self._now
@@ -162,12 +174,21 @@ class VirtualClock(Clock):
         return met.result() if met in done else (condition() or None)  # true just now?
 
     @contextlib.contextmanager
-    def outside(self):
-        self._outside += 1
+    def request(self, seconds: float):
+        token = object()
+        self._requests[token] = time.monotonic() + seconds / self.speed
         try:
             yield
         finally:
-            self._outside -= 1
+            del self._requests[token]
+
+    @contextlib.contextmanager
+    def streaming(self):
+        self._streams += 1
+        try:
+            yield
+        finally:
+            self._streams -= 1
 
     async def in_thread(self, function, *args):
         self._working += 1
@@ -201,7 +222,11 @@ class VirtualClock(Clock):
         """
         if self._working:
             return self._look_again(None), None  # a thread will call back: time stands still
-        if self._outside:
+        now = time.monotonic()
+        answers_due = [deadline - now for deadline in self._requests.values() if deadline > now]
+        if answers_due:  # an answer is on its way: stand still until it comes, or is late
+            return self._look_again(min(answers_due)), None
+        if self._streams:
             return self._look_again(None if timeout is None else timeout / self.speed), self.speed
         if timeout is not None and any(not met.done() for met in self._waiters):
             self._now += timeout  # nothing can happen before the next timer: go there
@@ -210,15 +235,15 @@ class VirtualClock(Clock):
 
     def _look_again(self, wait: float | None) -> float | None:
         """While the outside world or a worker thread has the platform's attention, a
-        waiter's condition may come true at any moment (a webhook arrived at your server
+        waiter's condition may come true at any moment (a webhook reached your server
         before its answer came back): look again every LOOK_AGAIN real seconds."""
         if not any(not met.done() for met in self._waiters):
             return wait
         return LOOK_AGAIN if wait is None else min(wait, LOOK_AGAIN)
 
     def flowed(self, real_seconds: float, rate: float, timeout: float | None) -> None:
-        """Time flowed for `real_seconds` while the outside world was awaited; never past
-        the next timer."""
+        """Time flowed for `real_seconds` while a WebSocket was open; never past the next
+        timer."""
         step = real_seconds * rate
         self._now += step if timeout is None else min(step, timeout)
 

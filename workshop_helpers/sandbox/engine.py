@@ -5,7 +5,7 @@ as one asyncio task on the platform's event loop thread, so a hangup, from the R
 the phone or a timer, is simply a cancellation of that task. All call state lives on that
 one thread; other threads (the REST API, notebooks) hand work to it with `Platform.run`.
 
-The order of events follows the Voice API docs (see shared/reference):
+The order of events follows the Voice API docs (developer.vonage.com/en/voice/voice-api/webhook-reference):
 - outbound: started, ringing, answered, (NCCO runs), completed;
   busy / unanswered / timeout / cancelled / failed, each followed by completed;
   rejected, with no completed;

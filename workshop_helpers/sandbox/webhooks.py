@@ -86,7 +86,7 @@ class WebhookClient:
 
     app: SandboxApplication
     http: aiohttp.ClientSession
-    clock: Clock  # requests run inside clock.outside(): a virtual clock must not jump then
+    clock: Clock  # each request runs inside clock.request(): a virtual clock waits for its answer
     history: deque = field(default_factory=lambda: deque(maxlen=50_000))
 
     async def send(self, webhook: Webhook, retry: bool = False) -> Delivery:
@@ -144,7 +144,7 @@ class WebhookClient:
         seconds it may be kept (its Cache-Control; None: no limit). ValueError if it cannot."""
         try:
             timeout = aiohttp.ClientTimeout(total=seconds)
-            with self.clock.outside():
+            with self.clock.request(seconds):
                 async with self.http.get(url, timeout=timeout) as response:
                     if response.status != 200:
                         raise ValueError(f"HTTP {response.status} from {url}")
@@ -170,7 +170,7 @@ class WebhookClient:
             headers["Content-Type"] = "application/json"
         if self.app.voice()["signed_callbacks"]:
             headers["Authorization"] = sign_webhook(body, self.app)
-        with self.clock.outside():
+        with self.clock.request(webhook.connect_timeout + webhook.read_timeout):
             async with self.http.request(
                 webhook.method.upper(),
                 webhook.url,

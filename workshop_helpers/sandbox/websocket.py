@@ -74,7 +74,7 @@ class WebSocketParty:
         """Open the socket within CONNECT_SECONDS (TCP connect and WebSocket handshake;
         `ClientWSTimeout` only bounds reads and the closing handshake), else TimeoutError.
         A hangup meanwhile stops the attempt and closes a socket that opened just then."""
-        with leg.clock.outside():  # the server answers in its own (real) time
+        with leg.clock.request(CONNECT_SECONDS):  # the server answers in its own time
             return await self._connect(leg)
 
     async def _connect(self, leg: "Leg") -> aiohttp.ClientWebSocketResponse:
@@ -118,7 +118,7 @@ class WebSocketParty:
             return
         sender = asyncio.ensure_future(self._send_audio(leg))
         try:
-            with leg.clock.outside():  # the server may speak at any moment, in real time
+            with leg.clock.streaming():  # the server may speak at any moment, in real time
                 await self._receive(leg)
         finally:
             sender.cancel()
