@@ -169,6 +169,14 @@ def test_the_clock_is_named_and_a_wrong_name_says_which_exist():
         make_clock("virtual", 0)
 
 
+def test_a_wrong_clock_for_the_workshop_names_the_setting_to_fix(monkeypatch):
+    with pytest.raises(ValueError, match='clock \'fast\' is not a clock; use "real" or "virtual"'):
+        wh.start(clock="fast")
+    monkeypatch.setenv("VOICE_WORKSHOP_CLOCK", "turbo")
+    with pytest.raises(ValueError, match="VOICE_WORKSHOP_CLOCK 'turbo' is not a clock"):
+        wh.start()
+
+
 def test_timestamps_on_a_virtual_clock_read_as_wall_clock_time_plus_call_time():
     async def scenario(clock):
         start = clock.now()

@@ -32,7 +32,7 @@ from vonage_jwt.errors import VonageJwtError
 from . import config, tunnel
 from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
-from .sandbox.clock import CLOCKS
+from .sandbox.clock import check_clock
 from .server import WebhookServer
 from .timeline import timeline as draw_timeline
 from .vonage_app import point_webhooks
@@ -52,11 +52,9 @@ class Workshop:
                  ask=getpass.getpass, clock: str = "real"):
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not a mode; use \"sandbox\" or \"live\"")
-        if clock not in CLOCKS:
-            raise ValueError(f"clock {clock!r} is not a clock; use \"real\" or \"virtual\"")
         self.mode = mode
         self.speed = speed
-        self.clock = clock  # the sandbox's: "real", or "virtual" (see sandbox/clock.py)
+        self.clock = check_clock(clock)  # the sandbox's: "real" or "virtual" (sandbox/clock.py)
         self.port = port  # the webhook server's port; 0 picks a free one
         self._ask = ask  # how live mode asks for a missing setting
         self.credentials: config.LiveCredentials | None = None
@@ -367,7 +365,7 @@ def start(mode: str = "sandbox", speed: float = 1.0, port: int = 0,
     wait for a call: exact and fast, what the kit's own checks use). The default is the
     VOICE_WORKSHOP_CLOCK environment variable, else "real".
     """
-    clock = clock or config.sandbox_clock()
+    clock = clock or check_clock(config.sandbox_clock(), "VOICE_WORKSHOP_CLOCK")
     if _running is not None and _running.running:
         running = (_running.mode, _running.speed, _running.clock, _running.port)
         if running != (mode, speed, clock, port) and not (running[:3] == (mode, speed, clock) and port == 0):

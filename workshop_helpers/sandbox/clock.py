@@ -228,7 +228,7 @@ class VirtualClock(Clock):
             return self._look_again(min(answers_due)), None
         if self._streams:
             return self._look_again(None if timeout is None else timeout / self.speed), self.speed
-        if timeout is not None and any(not met.done() for met in self._waiters):
+        if timeout is not None and self._somebody_waits():
             self._now += timeout  # nothing can happen before the next timer: go there
             return 0.0, None
         return None, None  # nobody waits for time to pass: stand still until called
@@ -237,9 +237,12 @@ class VirtualClock(Clock):
         """While the outside world or a worker thread has the platform's attention, a
         waiter's condition may come true at any moment (a webhook reached your server
         before its answer came back): look again every LOOK_AGAIN real seconds."""
-        if not any(not met.done() for met in self._waiters):
+        if not self._somebody_waits():
             return wait
         return LOOK_AGAIN if wait is None else min(wait, LOOK_AGAIN)
+
+    def _somebody_waits(self) -> bool:
+        return any(not met.done() for met in self._waiters)
 
     def flowed(self, real_seconds: float, rate: float, timeout: float | None) -> None:
         """Time flowed for `real_seconds` while a WebSocket was open; never past the next
@@ -283,13 +286,16 @@ class _VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self._virtual_clock.elapsed()
 
 
+def check_clock(name: str, setting: str = "clock") -> str:
+    """`name` if it names a clock; else a ValueError that says which exist."""
+    if name not in CLOCKS:
+        raise ValueError(f"{setting} {name!r} is not a clock; use \"real\" or \"virtual\"")
+    return name
+
+
 def make_clock(clock: str = "real", speed: float = 1.0) -> Clock:
     """The clock called `clock` ("real" or "virtual"), at `speed`."""
-    if clock == "real":
-        return Clock(speed)
-    if clock == "virtual":
-        return VirtualClock(speed)
-    raise ValueError(f"clock {clock!r} is not a clock; use \"real\" or \"virtual\"")
+    return VirtualClock(speed) if check_clock(clock) == "virtual" else Clock(speed)
 
 
 def iso_millis(moment: datetime) -> str:
