@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from vonage_voice import Talk, Wait
 
 from workshop_helpers.ncco import validate_ncco
 
-from conftest import wait_until
+from conftest import TICK, wait_until
 
 APP_NUMBER = "447700900100"
+
+
+def moment(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def place(client, receiver, number, ncco=None, **extra):
@@ -56,7 +62,8 @@ def test_rejected_call_has_no_completed_event(client, sandbox, receiver):
 def test_never_answered_call_times_out_after_the_ringing_timer(client, sandbox, receiver):
     uuid = place(client, receiver, "447700900002", ringing_timer=10)
     assert receiver.wait_for_status("completed", uuid=uuid) == ["started", "ringing", "timeout", "completed"]
-    completed = receiver.payloads("event")[-1]
+    ringing, timeout, completed = receiver.payloads("event")[1:]
+    assert (moment(timeout["timestamp"]) - moment(ringing["timestamp"])).total_seconds() == pytest.approx(10, abs=TICK)
     assert completed["duration"] == "0" and completed["disconnected_by"] == "user"
     assert sandbox.call(uuid)["status"] == "timeout"
 
