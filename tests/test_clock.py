@@ -11,7 +11,8 @@ import time
 import pytest
 
 import workshop_helpers as wh
-from workshop_helpers.sandbox import Sandbox
+from conftest import poll_until
+from workshop_helpers.sandbox import Sandbox, SandboxError
 from workshop_helpers.sandbox.clock import Clock, VirtualClock, make_clock
 
 
@@ -167,6 +168,48 @@ def test_the_clock_is_named_and_a_wrong_name_says_which_exist():
         make_clock("fast")
     with pytest.raises(ValueError, match="speed must be a positive number"):
         make_clock("virtual", 0)
+
+
+@pytest.mark.parametrize("seconds", [-1, "5", float("inf"), float("nan"), 1e11, None, True])
+def test_a_wait_the_clock_cannot_do_says_what_it_can(tmp_path, seconds):
+    with Sandbox(state_dir=tmp_path / "s", clock="virtual") as sandbox:
+        with pytest.raises(ValueError, match="must be a number of seconds of call time from 0 to 86400"):
+            sandbox.sleep(seconds)
+        with pytest.raises(ValueError, match="timeout must be a number of seconds"):
+            sandbox.wait_until(lambda: True, seconds)
+        sandbox.sleep(5)  # and the sandbox is fine afterwards
+        assert sandbox.clock.elapsed() == 5
+
+
+def test_waiting_for_a_call_that_is_not_there_or_a_status_that_is_not_one_says_so(tmp_path):
+    with Sandbox(state_dir=tmp_path / "s", clock="virtual") as sandbox:
+        with pytest.raises(SandboxError, match="this sandbox has no call nope"):
+            sandbox.wait_for_call("nope")
+        with pytest.raises(ValueError, match="'finished' is not a call status; use one of"):
+            sandbox.wait_for_call("nope", status="finished")
+
+
+def test_stopping_the_sandbox_during_a_wait_says_it_was_stopped(tmp_path, receiver):
+    released = threading.Event()
+    receiver.respond("answer", lambda _: released.wait(30) and [{"action": "talk", "text": "hi"}])
+    outcome = []
+    with Sandbox(state_dir=tmp_path / "s", clock="virtual") as sandbox:
+        sandbox.application.set_webhooks(answer_url=receiver.url("answer"), event_url=receiver.url("event"))
+        uuid = sandbox.phone("447700900323").call()  # its answer webhook is held: time stands still
+
+        def wait():
+            try:
+                sandbox.wait_for_call(uuid)
+            except Exception as error:
+                outcome.append(error)
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        poll_until(lambda: sandbox.clock._waiters)  # it is waiting now
+    waiter.join(30)
+    released.set()
+    (error,) = outcome
+    assert isinstance(error, SandboxError) and "stopped while this waited" in str(error)
 
 
 def test_a_wrong_clock_for_the_workshop_names_the_setting_to_fix(monkeypatch):

@@ -345,10 +345,20 @@ def test_no_request_can_break_the_tables(ws, payload):
 
 
 def test_a_forged_completed_event_does_not_end_a_wait(ws):
-    fake = {"uuid": "forged-leg", "status": "completed"}
-    post(ws, "event", fake)
+    uuid = ws.client.voice.create_call({
+        "to": [{"type": "phone", "number": "447700900000"}], "from_": {"type": "phone", "number": ws.number},
+        "ncco": [{"action": "talk", "text": "a long call"}], "length_timer": 600}).uuid
+    post(ws, "event", {"uuid": uuid, "status": "completed"})
     with pytest.raises(TimeoutError):
+        ws.wait_for(uuid, timeout=1)  # still ringing, whatever the forged event says
+    post(ws, "event", {"uuid": "forged-leg", "status": "completed"})
+    with pytest.raises(ValueError, match="no call forged-leg in this workshop"):
         ws.wait_for("forged-leg")
+
+
+def test_waiting_for_a_status_that_does_not_exist_says_which_do(ws):
+    with pytest.raises(ValueError, match="'finished' is not a call status; use one of started, ringing"):
+        ws.wait_for("any", status="finished")
 
 
 def test_ctrl_c_during_start_leaves_nothing_running(monkeypatch):
@@ -435,3 +445,14 @@ def test_the_proxy_pattern_with_the_toolkit(ws):
     assert calls.loc[uuid, "conversation_uuid"] == calls.loc[proxied["callee"], "conversation_uuid"]
     assert [e["text"] for e in caller.heard() if e["kind"] == "said"] == ["you are through to bob"]
     assert [e["text"] for e in callee.heard() if e["kind"] == "said"] == ["thanks bob"]
+
+
+def test_waiting_for_completed_waits_for_every_webhook_of_the_call_recordings_too(ws):
+    @ws.answer
+    def answer(call):  # a recording with no end condition runs until hangup, and reports after it
+        return [{"action": "record", "eventUrl": [ws.webhook_url("recording")]},
+                {"action": "talk", "text": "This call is recorded"}]
+
+    uuid = ws.phone("447700900131").call(ws.number)
+    ws.wait_for(uuid)
+    assert len(ws.recordings) == 1

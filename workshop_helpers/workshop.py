@@ -33,6 +33,7 @@ from . import config, tunnel
 from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
 from .sandbox.clock import check_clock
+from .sandbox.engine import CALL_STATUSES
 from .server import WebhookServer
 from .timeline import timeline as draw_timeline
 from .vonage_app import point_webhooks
@@ -280,30 +281,51 @@ class Workshop:
         return for_call(self.store.events(), uuid)
 
     def wait_for(self, uuid: str, status: str = "completed", timeout: float = 60) -> pd.DataFrame:
-        """Wait until leg `uuid` reports `status` (a webhook arrived); return its events.
+        """Wait until leg `uuid` reports `status` (a webhook arrived; for `completed`, in
+        the sandbox, every webhook of the leg, recordings too); return its events.
 
         On the sandbox's virtual clock, waiting is what moves the call on: it runs ahead
         until the webhook has arrived, and `timeout` is in seconds of call time.
         """
         self._require_running()
+        if status not in CALL_STATUSES:
+            raise ValueError(f"{status!r} is not a call status; use one of {', '.join(CALL_STATUSES)}")
         if not self._reached(uuid, status, timeout):
-            raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s; see ws.events")
+            raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s "
+                               "(pass a longer timeout for a longer call); see ws.events")
         events = self.store.events()
         return events[(events["uuid"] == uuid) & events["verified"]].reset_index(drop=True)
 
     def _reached(self, uuid: str, status: str, timeout: float) -> bool:
-        reached = lambda: self.store.has_status(uuid, status)
+        condition = self._reported(uuid, status)
         if self.sandbox is not None and self.sandbox.clock.virtual:
             try:
-                return self.sandbox.wait_until(reached, timeout)
+                return bool(self.sandbox.wait_until(condition, timeout))
             except TimeoutError:
                 return False
         deadline = time.monotonic() + timeout
-        while not reached():
+        while not condition():
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
         return True
+
+    def _reported(self, uuid: str, status: str):
+        """A quick check that leg `uuid` has reported `status` (a virtual clock runs it on
+        the platform's thread, before each step of time)."""
+        stored = lambda: self.store.has_status(uuid, status)
+        if self.sandbox is None:
+            return stored
+        platform = self.sandbox.platform
+        if not platform.run(lambda: uuid in platform.legs):
+            if not self.store.has_status(uuid, "started"):
+                raise ValueError(f"no call {uuid} in this workshop: use the uuid that "
+                                 "phone.call() or ws.client.voice.create_call() gave you")
+            return stored  # a call from before the sandbox restarted
+        if status != "completed":
+            return stored
+        # The platform knows when the leg's last webhook (a recording, say) was answered.
+        return lambda: platform.run(lambda: platform.leg_done(uuid)) and stored()
 
     def timeline(self, call: str | None = None):
         """A picture of a call (a leg's uuid or a conversation id; the latest by default)."""

@@ -26,8 +26,8 @@ from werkzeug.exceptions import HTTPException
 from ..ncco import NccoError, parse_ncco, pydantic_problems
 from . import control
 from .auth import AuthError, verify_application_jwt, verify_basic_auth
-from .clock import iso_millis
-from .engine import CallSetup, SandboxError
+from .clock import check_seconds, iso_millis
+from .engine import CALL_STATUSES, CallSetup, SandboxError
 from .media import CONTENT_TYPES
 from .phones import Behaviour, PhoneError, check_digits, check_number
 from .webhooks import NccoFetchError, Webhook
@@ -47,6 +47,7 @@ ERROR_TYPES = {
     409: ("conflict", "Conflict"),
     415: ("content-type-header", "Unsupported Media Type"),
     500: ("internal-error", "Internal Server Error"),
+    503: ("unavailable", "Service Unavailable"),  # the sandbox stopped during a wait
 }
 
 
@@ -368,27 +369,34 @@ def create_app(sandbox: "Sandbox") -> Flask:
     @jwt_required
     def wait_for_call(call_uuid):
         body = json_body(default={})
-        status, timeout = body.get("status", "completed"), body.get("timeout", 60)
-        problems = [("status", "a call status, like \"answered\" or \"completed\"")] if not isinstance(status, str) else []
-        if not seconds_ok(timeout):
-            problems.append(("timeout", SECONDS_RULE))
+        status = body.get("status", "completed")
+        problems = [] if status in CALL_STATUSES else [("status", f"one of {', '.join(CALL_STATUSES)}")]
+        timeout = seconds_in(body.get("timeout", 60), "timeout", problems)
         if problems:
             raise invalid(problems)
         platform.run(lambda: find_leg(call_uuid))  # 404 for an unknown leg
         try:
-            return jsonify(sandbox.wait_for_call(call_uuid, status, timeout))
+            return jsonify(while_running(lambda: sandbox.wait_for_call(call_uuid, status, timeout)))
         except TimeoutError:
-            raise ApiError(408, f"Call {call_uuid} did not report {status!r} within {timeout} s of call time.") from None
+            raise ApiError(408, f"Call {call_uuid} did not report {status!r} within {timeout:g} s of call time.") from None
 
     @app.post("/sandbox/clock/sleep")
     @jwt_required
     def sleep():
-        seconds = json_body(default={}).get("seconds")
-        if not seconds_ok(seconds):
-            raise invalid([("seconds", SECONDS_RULE)])
-        sandbox.sleep(seconds)
+        problems = []
+        seconds = seconds_in(json_body(default={}).get("seconds"), "seconds", problems)
+        if problems:
+            raise invalid(problems)
+        while_running(lambda: sandbox.sleep(seconds))
         return jsonify(clock=sandbox.clock.kind, elapsed=sandbox.clock.elapsed(),
                        now=iso_millis(sandbox.clock.now()))
+
+    def while_running(wait):
+        """A wait that the sandbox's stopping cut short is a 503 that says so."""
+        try:
+            return wait()
+        except SandboxError as error:
+            raise ApiError(503, str(error)) from None
 
     @app.get("/sandbox/webhooks")
     @jwt_required
@@ -416,12 +424,13 @@ def validated(model, body):
         raise invalid(pydantic_problems(error)) from None
 
 
-#: How long a control request may wait for (a day of call time).
-SECONDS_RULE = "a number of seconds of call time, above 0 and at most 86400"
-
-
-def seconds_ok(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 86400
+def seconds_in(value, name: str, problems: list) -> float | None:
+    """A number of seconds of call time from a request body, or a problem noted."""
+    try:
+        return check_seconds(value, name)
+    except ValueError as error:
+        problems.append((name, str(error)))
+        return None
 
 
 def json_body(default=None):

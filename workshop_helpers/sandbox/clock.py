@@ -286,6 +286,18 @@ class _VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self._virtual_clock.elapsed()
 
 
+#: The longest wait: a day of call time.
+LONGEST_WAIT = 86400
+
+
+def check_seconds(value, name: str = "seconds") -> float:
+    """`value` if it is a wait the clock can do; else a ValueError that says what is."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= LONGEST_WAIT:
+        raise ValueError(f"{name} must be a number of seconds of call time from 0 to "
+                         f"{LONGEST_WAIT}, not {value!r}")
+    return float(value)
+
+
 def check_clock(name: str, setting: str = "clock") -> str:
     """`name` if it names a clock; else a ValueError that says which exist."""
     if name not in CLOCKS:

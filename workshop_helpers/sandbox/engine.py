@@ -54,6 +54,11 @@ OUTCOMES = {
 }
 
 
+#: Every status a leg's event webhooks report, in the order a call can pass through them.
+CALL_STATUSES = ("started", "ringing", "answered", "human", "machine", "disconnected",
+                 *dict.fromkeys(status for status, _ in OUTCOMES.values()), "completed")
+
+
 class SandboxError(Exception):
     """Something asked of the sandbox that cannot be done; the message says what to do."""
 
@@ -594,6 +599,8 @@ class Platform:
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise SandboxError("the sandbox platform did not answer in time") from None
+        except concurrent.futures.CancelledError:  # stop() cancels everything on the loop
+            raise SandboxError("the sandbox was stopped while this waited; start it again") from None
 
     def stop(self) -> None:
         if not self._thread.is_alive():
@@ -717,6 +724,11 @@ class Platform:
     def leg(self, uuid: str) -> Leg:
         """The leg with this uuid (KeyError if none); call on the loop."""
         return self.legs[uuid]
+
+    def leg_done(self, uuid: str) -> bool:
+        """Whether the leg has ended and every webhook it sent has been answered (a
+        recording that ran until hangup reports after `completed`). On the loop."""
+        return self.legs[uuid].task.done()
 
     def _add(self, leg: Leg) -> Leg:
         self.legs[leg.uuid] = leg

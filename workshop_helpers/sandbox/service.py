@@ -21,8 +21,8 @@ from .. import config
 from ..serving import BackgroundServer
 from .api import create_app
 from .application import SandboxApplication
-from .clock import make_clock
-from .engine import Platform
+from .clock import check_seconds, make_clock
+from .engine import CALL_STATUSES, Platform, SandboxError
 from .ids import IdFactory
 from . import media
 from .phones import MAGIC_NUMBERS, Behaviour, PhoneError, check_digits
@@ -162,45 +162,54 @@ class Sandbox:
 
     def wait_until(self, condition, timeout: float = 60):
         """Wait until `condition()` is true and return its value; TimeoutError after
-        `timeout` seconds of call time.
+        `timeout` seconds of call time (pass more for longer calls).
 
         With a virtual clock this is what makes time pass: the platform runs ahead, timer
         by timer, and stops at the moment the condition holds. The condition is checked
         on the platform's thread, so keep it quick (reading a call, a transcript or your
-        own records is fine; waiting is not).
+        own records is fine; waiting is not). Never wait inside a webhook handler: on a
+        virtual clock the call's time stands still until your handler has answered.
         """
-        clock = self.clock
-        value = self.platform.run(lambda: clock.until(condition, timeout),
-                                  timeout=clock.real_seconds(timeout) + 30)
+        seconds = check_seconds(timeout, "timeout")
+        value = self._run_clock(lambda clock: clock.until(condition, seconds), seconds)
         if not value:
-            raise TimeoutError(f"the condition did not hold within {timeout} s of call time")
+            raise TimeoutError(f"the condition did not hold within {timeout} s of call time "
+                               "(pass a longer timeout for a longer call)")
         return value
 
     def wait_for_call(self, call_uuid: str, status: str = "completed", timeout: float = 60) -> dict:
         """Wait until the leg has reported `status` to the application (its webhook was
-        answered; for `completed`, every webhook of the leg was); return the call object.
-        KeyError for an unknown leg, TimeoutError after `timeout` s of call time."""
+        answered; for `completed`, every webhook of the leg was, recordings included);
+        return the call object. TimeoutError after `timeout` s of call time."""
+        if status not in CALL_STATUSES:
+            raise ValueError(f"{status!r} is not a call status; use one of {', '.join(CALL_STATUSES)}")
         platform = self.platform
+        if not platform.run(lambda: call_uuid in platform.legs):
+            raise SandboxError(f"this sandbox has no call {call_uuid}")
 
         def reported():
-            leg = platform.leg(call_uuid)
-            if status == "completed" and leg.task.done():
-                return True
+            if status == "completed":
+                return platform.leg_done(call_uuid)
             return any(
                 d.webhook.leg == call_uuid and d.webhook.payload.get("status") == status
                 and (d.status_code is not None or d.error is not None)
                 for d in platform.webhooks.history
             )
 
-        self.platform.run(lambda: platform.leg(call_uuid))  # KeyError now, not after waiting
         self.wait_until(reported, timeout)
         return self.call(call_uuid)
 
     def sleep(self, seconds: float) -> None:
         """Let `seconds` of call time pass (a virtual clock gets there at once)."""
+        seconds = check_seconds(seconds)
+        self._run_clock(lambda clock: clock.until(lambda: False, seconds), seconds)
+
+    def _run_clock(self, wait, seconds: float):
+        """Run `wait(clock)` on the platform. It may take `seconds` of call time at the
+        clock's speed, and on a virtual clock as long again as your server takes to answer
+        the webhooks meanwhile (time stands still then): an hour more at the most."""
         clock = self.clock
-        self.platform.run(lambda: clock.until(lambda: False, seconds),
-                          timeout=clock.real_seconds(seconds) + 30)
+        return self.platform.run(lambda: wait(clock), timeout=clock.real_seconds(seconds) + 3600)
 
     def webhooks(self, leg: str | None = None) -> list[dict]:
         """Every request the platform has sent to the application, oldest first."""
