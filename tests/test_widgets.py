@@ -6,12 +6,24 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
 
 import workshop_helpers as wh
 from conftest import poll_until, wait_until
 from workshop_helpers.ncco import ACTION_MODELS, NccoError
 from workshop_helpers.widgets import Dialer, EventTable, NccoComposer, PhoneWidget
 from workshop_helpers.widgets.model_form import ModelForm
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shell_without_history():
+    """ipywidgets' `Output.append_display_data` makes an IPython shell in the test process.
+    Its history stays in memory: no history thread outlives the tests, no ~/.ipython."""
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    InteractiveShell.instance(config=config)
+
 
 @pytest.fixture
 def ws():
