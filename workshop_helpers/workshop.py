@@ -33,7 +33,7 @@ from . import config, tunnel
 from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
 from .sandbox.clock import check_clock
-from .sandbox.engine import CALL_STATUSES
+from .sandbox.engine import check_status
 from .server import WebhookServer
 from .timeline import timeline as draw_timeline
 from .vonage_app import point_webhooks
@@ -288,8 +288,7 @@ class Workshop:
         until the webhook has arrived, and `timeout` is in seconds of call time.
         """
         self._require_running()
-        if status not in CALL_STATUSES:
-            raise ValueError(f"{status!r} is not a call status; use one of {', '.join(CALL_STATUSES)}")
+        check_status(status)
         if not self._reached(uuid, status, timeout):
             raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s "
                                "(pass a longer timeout for a longer call); see ws.events")

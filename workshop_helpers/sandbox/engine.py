@@ -59,6 +59,13 @@ CALL_STATUSES = ("started", "ringing", "answered", "human", "machine", "disconne
                  *dict.fromkeys(status for status, _ in OUTCOMES.values()), "completed")
 
 
+def check_status(status: str) -> str:
+    """`status` if legs report it; else a ValueError that lists those they do."""
+    if status not in CALL_STATUSES:
+        raise ValueError(f"{status!r} is not a call status; use one of {', '.join(CALL_STATUSES)}")
+    return status
+
+
 class SandboxError(Exception):
     """Something asked of the sandbox that cannot be done; the message says what to do."""
 

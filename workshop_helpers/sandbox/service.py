@@ -22,7 +22,7 @@ from ..serving import BackgroundServer
 from .api import create_app
 from .application import SandboxApplication
 from .clock import check_seconds, make_clock
-from .engine import CALL_STATUSES, Platform, SandboxError
+from .engine import Platform, SandboxError, check_status
 from .ids import IdFactory
 from . import media
 from .phones import MAGIC_NUMBERS, Behaviour, PhoneError, check_digits
@@ -181,8 +181,7 @@ class Sandbox:
         """Wait until the leg has reported `status` to the application (its webhook was
         answered; for `completed`, every webhook of the leg was, recordings included);
         return the call object. TimeoutError after `timeout` s of call time."""
-        if status not in CALL_STATUSES:
-            raise ValueError(f"{status!r} is not a call status; use one of {', '.join(CALL_STATUSES)}")
+        check_status(status)
         platform = self.platform
         if not platform.run(lambda: call_uuid in platform.legs):
             raise SandboxError(f"this sandbox has no call {call_uuid}")
