@@ -1,20 +1,33 @@
 """HTTPS for the sandbox: a local certificate authority made with trustme.
 
-The official SDK always speaks https, so the sandbox must too. On first start it makes a
-private CA and a certificate for localhost signed by it, and keeps both in the state
-folder; clients trust the sandbox by trusting that one CA file (`curl --cacert ca.pem`,
-or `REQUESTS_CA_BUNDLE=ca-bundle.pem` for anything built on requests, like the SDK).
+The official SDKs always speak https, so the sandbox must too. On first start it makes a
+private CA and one server certificate signed by it, and keeps both in the state folder.
+The certificate names localhost (the sandbox's own port) and the Vonage API hosts (what
+its proxy answers for; see proxy.py). Clients trust the sandbox by trusting that one CA
+file, per process (`curl --cacert ca.pem`, or `REQUESTS_CA_BUNDLE=ca-bundle.pem` for
+anything built on requests, like the SDK); it is never added to a system trust store.
+
+The CA's private key is never written down: once the certificate is issued, nobody can
+sign another one with this CA. trustme issues the extensions strict clients demand
+(Python 3.13 refuses a leaf with no Authority Key Identifier): key usage, SAN, AKI, SKI.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 from pathlib import Path
 
 import certifi
 import trustme
+from cryptography import x509
 
-HOSTNAMES = ("localhost", "127.0.0.1", "::1")
+HOSTNAMES = (
+    "localhost", "127.0.0.1", "::1",
+    # The hosts the SDKs use: api.nexmo.com, api.vonage.com and the regional api-*
+    # hosts (a wildcard covers one label, so api-us-3.vonage.com matches *.vonage.com).
+    "api.nexmo.com", "api.vonage.com", "*.nexmo.com", "*.vonage.com",
+)
 
 
 class LocalCA:
@@ -22,10 +35,11 @@ class LocalCA:
 
     def __init__(self, state_dir: Path):
         state_dir = Path(state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
         self.ca_path = state_dir / "ca.pem"
         self.bundle_path = state_dir / "ca-bundle.pem"
         self.server_pem_path = state_dir / "server.pem"
-        if not (self.ca_path.exists() and self.server_pem_path.exists()):
+        if not (self.ca_path.exists() and self.server_pem_path.exists()) or not self._covers_hostnames():
             self._create()
         if not self.bundle_path.exists():
             # The public CAs plus ours: trusting this file keeps real https working too.
@@ -41,6 +55,18 @@ class LocalCA:
         """A client context that trusts the sandbox (and nothing else)."""
         return ssl.create_default_context(cafile=str(self.ca_path))
 
+    def _covers_hostnames(self) -> bool:
+        """Whether the kept certificate names every host in HOSTNAMES (one made by an
+        older kit named localhost only, and is replaced)."""
+        certificate = x509.load_pem_x509_certificates(self.server_pem_path.read_bytes())[0]
+        try:
+            names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return False
+        have = set(names.get_values_for_type(x509.DNSName))
+        have |= {str(address) for address in names.get_values_for_type(x509.IPAddress)}
+        return all(_canonical(name) in have for name in HOSTNAMES)
+
     def _create(self) -> None:
         ca = trustme.CA(organization_name="Voice API Workshop sandbox")
         server = ca.issue_cert(*HOSTNAMES)
@@ -48,3 +74,11 @@ class LocalCA:
         self.server_pem_path.chmod(0o600)
         ca.cert_pem.write_to_path(str(self.ca_path))
         self.bundle_path.unlink(missing_ok=True)
+
+
+def _canonical(name: str) -> str:
+    """An IP address as the certificate stores it ("::1"), a host name as it is."""
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        return name
