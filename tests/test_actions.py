@@ -147,8 +147,11 @@ def test_stream_plays_for_the_length_of_the_audio(client, sandbox, receiver):
 
 
 def download(sandbox, client, url):
+    """GET a recording URL (https://api.nexmo.com/v1/files/...) as any client given the
+    sandbox's environment would: through its proxy, trusting its CA."""
     session = requests.Session()
     session.trust_env = False
+    session.proxies = {"https": sandbox.proxy_url}
     token = client.http_client.auth.create_jwt_auth_string()
     return session.get(url, headers={"Authorization": token}, verify=str(sandbox.tls.ca_path))
 
@@ -161,7 +164,7 @@ def test_record_until_key_sends_a_downloadable_recording(client, sandbox, receiv
     receiver.wait_for_status("completed", uuid=uuid)
     (event,) = receiver.payloads("recording")
     assert set(event) >= {"start_time", "end_time", "recording_url", "recording_uuid", "size", "conversation_uuid", "timestamp"}
-    assert event["recording_url"].startswith(sandbox.base_url + "/v1/files/")
+    assert event["recording_url"].startswith("https://api.nexmo.com/v1/files/")
     response = download(sandbox, client, event["recording_url"])
     assert response.status_code == 200 and response.headers["Content-Type"] == "audio/wav"
     assert len(response.content) == event["size"]

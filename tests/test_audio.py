@@ -465,7 +465,7 @@ def test_save_audio_adds_a_downloadable_recording_of_what_was_said(client, sandb
     receiver.wait_for(lambda r: r.payloads("input"))
     speech = receiver.payloads("input")[0]["speech"]
     assert speech["results"][0]["text"] == phrase and speech["timeout_reason"] == "end_on_silence_timeout"
-    assert speech["recording_url"].startswith(sandbox.base_url + "/v1/files/")
+    assert speech["recording_url"].startswith("https://api.nexmo.com/v1/files/")
     response = download(sandbox, client, speech["recording_url"])
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("audio/")
     samples, rate = soundfile.read(io.BytesIO(response.content))

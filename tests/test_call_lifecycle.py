@@ -125,7 +125,7 @@ def test_answer_url_is_fetched_with_the_configured_method(client, receiver, meth
     assert request["method"] == method
     data = request["args"] if method == "GET" else request["json"]
     assert data["uuid"] == uuid and data["to"] == "447700900000" and data["from"] == APP_NUMBER
-    assert data["endpoint_type"] == "phone" and data["region_url"].startswith("https://localhost:")
+    assert data["endpoint_type"] == "phone" and data["region_url"] == "https://api.nexmo.com"
 
 
 def test_inbound_call_fetches_answer_first_then_events(sandbox, receiver):

@@ -24,7 +24,7 @@ from vonage import Auth, HttpClientOptions, Vonage
 @pytest.fixture
 def standalone(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--clock", "virtual",
+        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--proxy-port", "0", "--clock", "virtual",
          "--state-dir", str(tmp_path / "state")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -68,7 +68,7 @@ def wait(info, call_uuid: str, status: str = "completed", **body) -> dict:
 
 
 def test_first_line_has_everything_a_client_needs(standalone):
-    for key in ("host", "base_url", "application_id", "private_key_path", "api_key", "api_secret",
+    for key in ("host", "base_url", "proxy_url", "env", "application_id", "private_key_path", "api_key", "api_secret",
                 "signature_secret", "ca_cert_path", "number", "phones"):
         assert standalone[key], key
     assert os.path.exists(standalone["private_key_path"]) and os.path.exists(standalone["ca_cert_path"])

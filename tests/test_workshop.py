@@ -229,7 +229,7 @@ def test_per_call_views_show_digits_speech_and_recordings(ws):
     assert inputs["timed_out"].tolist() == [False, False]
     assert inputs["confidence"].iloc[1] == 0.95
     recording = ws.recordings.iloc[0]
-    assert recording["recording_url"].startswith(ws.sandbox.base_url + "/v1/files/")
+    assert recording["recording_url"].startswith("https://api.nexmo.com/v1/files/")
     assert recording["size"] > 0
     kinds = list(ws.call_events(uuid)["kind"])
     assert kinds[0] == "answer" and kinds.count("input") == 2 and kinds[-1] == "recording"

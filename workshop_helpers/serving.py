@@ -68,6 +68,11 @@ class BackgroundServer:
         self._thread.start()
         return self
 
+    def serve_connection(self, connection: socket.socket, client_address: tuple) -> None:
+        """Serve HTTP on a connection accepted elsewhere, in the calling thread, until the
+        client closes it (the sandbox's proxy hands over each tunnel it opens this way)."""
+        self._server.finish_request(connection, client_address)
+
     def stop(self) -> None:
         """Stop serving and free the port."""
         if self._thread.is_alive():

@@ -265,7 +265,7 @@ class Leg:
         payload = {
             **self.base_payload(),
             "endpoint_type": self.setup.from_.get("type", "phone"),
-            "region_url": self.platform.base_url(),
+            "region_url": self.platform.public_url,
         }
         connect_timeout, read_timeout = self.platform.app.timeouts("answer_url")
         webhook = Webhook(
@@ -541,13 +541,13 @@ class Platform:
     """The running platform: an event loop thread that owns every leg."""
 
     def __init__(self, app: SandboxApplication, clock: Clock, ids: IdFactory,
-                 files_dir: Path, base_url: Callable[[], str]):
+                 files_dir: Path, public_url: str):
         self.app = app
         self.clock = clock
         self.ids = ids
         self.files_dir = Path(files_dir)
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        self.base_url = base_url
+        self.public_url = public_url  # where clients reach the API: recording URLs use it
         self.phones = PhoneBook()
         self.legs: dict[str, Leg] = {}
         self.conversations: dict[str, Conversation] = {}  # by uuid
@@ -683,7 +683,7 @@ class Platform:
             media.write_recording, path, transcript, self.audio, start, end, channels,
             audio_format, channel_of,
         )
-        return f"{self.base_url()}/v1/files/{file_id}", path.stat().st_size
+        return f"{self.public_url}/v1/files/{file_id}", path.stat().st_size
 
     def record_event(self, url: str, size: int, started_at: datetime, ended_at: datetime,
                      conversation_uuid: str) -> dict:

@@ -1,7 +1,7 @@
 """The sandbox as one object: start it, get an SDK client, drive phones, stop it.
 
     sandbox = Sandbox(clock="virtual").start()
-    client = sandbox.client()          # an ordinary vonage.Vonage, pointed at the sandbox
+    client = sandbox.client()          # an ordinary vonage.Vonage, through the sandbox's proxy
     uuid = sandbox.phone("447700900123").call(sandbox.number)
     sandbox.wait_until(lambda: sandbox.call(uuid)["status"] == "completed")
     sandbox.stop()
@@ -26,14 +26,21 @@ from .engine import Platform, SandboxError, check_status
 from .ids import IdFactory
 from . import media
 from .phones import MAGIC_NUMBERS, Behaviour, PhoneError, check_digits
+from .proxy import PUBLIC_API_URL, ConnectProxy
 from .speech import PHONE_VOICE
 from .tls import LocalCA
 
 log = logging.getLogger(__name__)
 
 
+# A virtual phone that answers and listens: what VOICE_TO_NUMBER names in env().
+ANSWERING_PHONE = "447700900000"
+
+
 class Sandbox:
-    """A local Voice API platform with virtual phones, served over HTTPS.
+    """A local Voice API platform with virtual phones, served over HTTPS on its own port
+    (`port`) and, for clients that know only the real hostnames, through its HTTPS proxy
+    (`proxy_port`; see proxy.py and env()). Port 0 picks a free one.
 
     `clock` is "real" (the default: calls take as long as they would, `speed` times
     faster) or "virtual" (time moves only when you wait for the platform, and jumps
@@ -42,13 +49,15 @@ class Sandbox:
 
     def __init__(self, state_dir: str | Path | None = None, host: str = "127.0.0.1",
                  port: int = 0, speed: float = 1.0, seed: int | None = None,
-                 clock: str = "real"):
+                 clock: str = "real", proxy_port: int = 0):
         self.state_dir = Path(state_dir) if state_dir else config.sandbox_dir()
         self.host = host
         self.requested_port = port
+        self.requested_proxy_port = proxy_port
         self.clock = make_clock(clock, speed)
         self.ids = IdFactory(seed)
         self.server: BackgroundServer | None = None
+        self.proxy: ConnectProxy | None = None
 
     # -- life ------------------------------------------------------------------------
     def start(self) -> "Sandbox":
@@ -57,17 +66,22 @@ class Sandbox:
         self.application = SandboxApplication(self.state_dir, self.ids)
         self.tls = LocalCA(self.state_dir)
         self.platform = Platform(
-            self.application, self.clock, self.ids, self.state_dir / "files", lambda: self.base_url
+            self.application, self.clock, self.ids, self.state_dir / "files", PUBLIC_API_URL
         )
         self.platform.start()
         try:
-            self.server = BackgroundServer(
+            server = BackgroundServer(
                 create_app(self), self.host, self.requested_port,
                 ssl_context=self.tls.server_context(), name="sandbox-api",
+            )
+            # Tunnels through the proxy are served by the same server, as if on its port.
+            self.proxy = ConnectProxy(
+                self.tls.server_context(), server.serve_connection, self.host, self.requested_proxy_port
             ).start()
         except OSError:
             self.platform.stop()
             raise
+        self.server = server.start()
         return self
 
     def stop(self) -> None:
@@ -75,9 +89,10 @@ class Sandbox:
         further webhooks (as if the platform itself went away)."""
         if self.server is None:
             return
+        self.proxy.stop()
         self.server.stop()
         self.platform.stop()
-        self.server = None
+        self.server = self.proxy = None
 
     def __enter__(self) -> "Sandbox":
         return self.start()
@@ -96,8 +111,40 @@ class Sandbox:
         return self.base_url.removeprefix("https://")
 
     @property
+    def proxy_url(self) -> str:
+        """The sandbox's HTTPS proxy, for HTTPS_PROXY: it serves the Vonage API hosts."""
+        return self.proxy.url
+
+    @property
     def number(self) -> str:
         return self.application.number
+
+    def env(self) -> dict[str, str]:
+        """The environment that sends an unmodified Vonage app here: the proxy, trust in
+        the sandbox's CA for that process only, and the settings the official code
+        snippets read (developer.vonage.com/en/voice/voice-api/code-snippets)."""
+        app = self.application
+        proxy = {
+            "HTTPS_PROXY": self.proxy_url,
+            # Your webhook server and the sandbox's own port are never proxied.
+            "NO_PROXY": "localhost,127.0.0.1,::1",
+        }
+        return {
+            **proxy,
+            # Some clients read the lower-case names first: set both, so a proxy already
+            # set in your shell cannot win for one of them.
+            **{name.lower(): value for name, value in proxy.items()},
+            "REQUESTS_CA_BUNDLE": str(self.tls.bundle_path),  # ours plus the public roots
+            "NODE_EXTRA_CA_CERTS": str(self.tls.ca_path),  # Node adds it to its own roots
+            "NODE_USE_ENV_PROXY": "1",  # Node's fetch honours HTTPS_PROXY only with this
+            "VONAGE_APPLICATION_ID": app.id,
+            "VONAGE_PRIVATE_KEY": str(app.private_key_path),
+            "VONAGE_API_KEY": app.api_key,
+            "VONAGE_API_SECRET": app.api_secret,
+            "VONAGE_SIGNATURE_SECRET": app.signature_secret,
+            "VONAGE_VIRTUAL_NUMBER": app.number,
+            "VOICE_TO_NUMBER": ANSWERING_PHONE,
+        }
 
     def info(self) -> dict:
         """Everything a client needs, as printed on the standalone sandbox's first line."""
@@ -105,6 +152,7 @@ class Sandbox:
         return {
             "host": self.api_host,
             "base_url": self.base_url,
+            "proxy_url": self.proxy_url,
             "application_id": app.id,
             "private_key_path": str(app.private_key_path),
             "api_key": app.api_key,
@@ -116,10 +164,14 @@ class Sandbox:
             "speed": self.clock.speed,
             "clock": self.clock.kind,
             "phones": {number: b.description for number, b in MAGIC_NUMBERS.items()},
+            "env": self.env(),
         }
 
     def client(self) -> Vonage:
-        """A `vonage.Vonage` client for this sandbox: only its host and trust differ."""
+        """A `vonage.Vonage` client for this sandbox, built as live mode builds one: it
+        talks to api.nexmo.com, so recording URLs download with the SDK's own
+        `client.voice.download_recording`. Only its session differs: it goes through
+        the sandbox's proxy and trusts the sandbox's CA."""
         app = self.application
         client = Vonage(
             Auth(
@@ -129,12 +181,13 @@ class Sandbox:
                 api_secret=app.api_secret,
                 signature_secret=app.signature_secret,
             ),
-            HttpClientOptions(api_host=self.api_host, timeout=30),
+            HttpClientOptions(timeout=30),
         )
-        # The SDK builds its requests.Session internally. Trust our CA on that session
-        # only, so no other HTTPS in the process is affected; and ignore the environment
-        # (proxies, REQUESTS_CA_BUNDLE), which requests would otherwise let win.
+        # The SDK builds its requests.Session internally. Set the proxy and the CA on that
+        # session only, so no other HTTPS in the process is affected; and ignore the
+        # environment (proxies, REQUESTS_CA_BUNDLE), which requests would otherwise let win.
         session = client.http_client._session
+        session.proxies = {"https": self.proxy_url}
         session.verify = str(self.tls.ca_path)
         session.trust_env = False
         return client
