@@ -124,7 +124,9 @@ def create_app(sandbox: "Sandbox") -> Flask:
         return leg
 
     # -- Voice API v1 ------------------------------------------------------------------
-    @app.post("/v1/calls")
+    # The public OpenAPI file's server is https://api.nexmo.com/v1/calls with the path "/",
+    # so clients generated from it ask for /v1/calls/: strict_slashes=False accepts both.
+    @app.post("/v1/calls", strict_slashes=False)
     @jwt_required
     def create_call():
         setup = parse_create_call(json_body(), application)
@@ -134,7 +136,7 @@ def create_app(sandbox: "Sandbox") -> Flask:
             conversation_uuid=conversation_uuid,
         ), 201
 
-    @app.get("/v1/calls")
+    @app.get("/v1/calls", strict_slashes=False)
     @jwt_required
     def list_calls():
         query = parse_list_query(request.args)
@@ -267,7 +269,7 @@ def create_app(sandbox: "Sandbox") -> Flask:
         raise ApiError(404, f"File {file_id} does not exist, or you do not have access.")
 
     # -- Application API v2 (the subset live mode uses) ------------------------------------
-    @app.get("/v2/applications")
+    @app.get("/v2/applications", strict_slashes=False)
     @basic_auth_required
     def list_applications():
         return jsonify(
@@ -496,7 +498,9 @@ def parse_create_call(body, application) -> CallSetup:
 
     event = application.webhook("event_url")
     if "event_url" not in data and not event:
-        problems.append(("event_url", "is required: the application has no event_url to fall back on"))
+        problems.append(("event_url", "is required: the application has no event_url to fall back on "
+                                      "(give it one: --event-url when you start the sandbox, or the "
+                                      "Application API)"))
     if problems:
         raise invalid(problems)
 
