@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -26,6 +25,7 @@ import requests
 import trustme
 from cryptography import x509
 
+from test_standalone import control, run_standalone
 from workshop_helpers.sandbox.__main__ import SettingsError, write_dotenv
 from workshop_helpers.sandbox.tls import LocalCA
 
@@ -134,23 +134,8 @@ def test_no_proxy_hosts_never_reach_the_proxy(sandbox, scripts):
 @pytest.fixture
 def standalone(tmp_path, receiver):
     state = tmp_path / "state"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--proxy-port", "0",
-         "--clock", "virtual", "--state-dir", str(state), "--event-url", receiver.url("event")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        yield state, json.loads(process.stdout.readline())
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            assert process.wait(timeout=15) == 0, process.stderr.read()
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            process.stdout.close()
-            process.stderr.close()
+    with run_standalone(state, "--event-url", receiver.url("event")) as info:
+        yield state, info
     assert not (state / "running.json").exists()  # removed when it stopped
 
 
@@ -166,16 +151,8 @@ def test_eval_of_the_env_command_is_all_a_shell_needs_to_run_a_script(standalone
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     uuid = printed_uuid(result.stdout)
-    # The call is on the standalone sandbox: its control API knows it.
-    calls = requests.get(f"{info['base_url']}/v1/calls/{uuid}", verify=info["ca_cert_path"],
-                         headers={"Authorization": bare_token(info)}, proxies={"https": None})
-    assert calls.json()["uuid"] == uuid
-
-
-def bare_token(info: dict) -> str:
-    from vonage_jwt import JwtClient
-    token = JwtClient(info["application_id"], Path(info["private_key_path"]).read_text()).generate_application_jwt()
-    return "Bearer " + (token.decode() if isinstance(token, bytes) else token)
+    # The call is on the standalone sandbox.
+    assert control(info).get(f"{info['base_url']}/v1/calls/{uuid}").json()["uuid"] == uuid
 
 
 def test_the_env_command_writes_a_private_dotenv_the_snippets_read(standalone, tmp_path):

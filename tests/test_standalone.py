@@ -6,6 +6,7 @@ language would."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,16 +22,17 @@ import uuid as uuidlib
 from vonage import Auth, HttpClientOptions, Vonage
 
 
-@pytest.fixture
-def standalone(tmp_path):
+@contextlib.contextmanager
+def run_standalone(state_dir, *options: str):
+    """`python -m workshop_helpers.sandbox` on free ports and a virtual clock; yields the
+    start-up line, and checks that SIGTERM stops it cleanly."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--proxy-port", "0", "--clock", "virtual",
-         "--state-dir", str(tmp_path / "state")],
+        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--proxy-port", "0",
+         "--clock", "virtual", "--state-dir", str(state_dir), *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        info = json.loads(process.stdout.readline())
-        yield info
+        yield json.loads(process.stdout.readline())
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -41,6 +43,12 @@ def standalone(tmp_path):
                 process.wait()
             process.stdout.close()
             process.stderr.close()
+
+
+@pytest.fixture
+def standalone(tmp_path):
+    with run_standalone(tmp_path / "state") as info:
+        yield info
 
 
 def app_jwt(info):

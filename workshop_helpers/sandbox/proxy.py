@@ -68,8 +68,6 @@ class ConnectProxy:
         self.serve = serve
         self.host = host
         self.port = self._server.server_address[1]
-        self._open: set[socket.socket] = set()  # tunnels in use, closed by stop()
-        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="sandbox-proxy", daemon=True)
 
@@ -85,18 +83,13 @@ class ConnectProxy:
         return self
 
     def stop(self) -> None:
-        """Stop accepting, and close the tunnels still open (their clients see the
-        connection drop, as they would if the platform went away)."""
+        """Stop accepting. A request in progress still gets its answer, as on the sandbox's
+        own port; no tunnel outlives it, since the server closes every connection after
+        one response."""
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout=10)
         self._server.server_close()
-        with self._lock:
-            for connection in self._open:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def handle(self, connection: socket.socket, address: tuple) -> None:
         """Serve one client connection: read its CONNECT, answer, then run the tunnel."""
@@ -120,13 +113,9 @@ class ConnectProxy:
             )
             return
         tunnel.settimeout(None)  # like the sandbox's own port from here on
-        with self._lock:
-            self._open.add(tunnel)
         try:
             self.serve(tunnel, address)
         finally:
-            with self._lock:
-                self._open.discard(tunnel)
             tunnel.close()
 
 
