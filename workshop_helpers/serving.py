@@ -1,7 +1,7 @@
 """Serve a Flask app from a background thread, quietly, and stop it cleanly.
 
 Werkzeug's old shutdown hook is gone, and `app.run()` blocks the notebook; so we build the
-server with `werkzeug.serving.make_server`, run `serve_forever` in a daemon thread, and
+server with werkzeug's `ThreadedWSGIServer`, run `serve_forever` in a daemon thread, and
 stop it with `shutdown()`. Request logs go to the `workshop_helpers` logger, never to
 stderr, because a background thread's output lands in whatever notebook cell runs next.
 Debug mode is never on: the Werkzeug debugger is a remote shell.
@@ -14,9 +14,12 @@ import socket
 import ssl
 import threading
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 log = logging.getLogger("workshop_helpers.http")
+
+#: How long a connection waits, after its response, for the client to close it first.
+LINGER_SECONDS = 5
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -24,6 +27,23 @@ class QuietRequestHandler(WSGIRequestHandler):
 
     def log(self, type: str, message: str, *args) -> None:  # noqa: A002 (werkzeug's name)
         log.debug("%s %s", self.address_string(), message % args)
+
+
+class LingeringServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server, closing each connection only once its client has."""
+
+    def shutdown_request(self, request: socket.socket) -> None:
+        # Werkzeug answers every request with "Connection: close" and closes the socket.
+        # If it closes first while a client is still reading a long body, the client can
+        # fail: Node's fetch crashes on an assertion (nodejs/undici#5360). So wait,
+        # briefly, for the client to read everything and close its end.
+        try:
+            request.settimeout(LINGER_SECONDS)
+            while request.recv(4096):
+                pass
+        except OSError:
+            pass  # a reset, a time-out or a TLS alert: the client is gone either way
+        super().shutdown_request(request)
 
 
 class BackgroundServer:
@@ -42,10 +62,9 @@ class BackgroundServer:
                 "another notebook) uses it; choose another port, or port 0 for any free one",
             ) from error
         try:
-            self._server: BaseWSGIServer = make_server(
-                host, listener.getsockname()[1], app, threaded=True,
-                request_handler=QuietRequestHandler, ssl_context=ssl_context,
-                fd=listener.fileno(),
+            self._server = LingeringServer(
+                host, listener.getsockname()[1], app, QuietRequestHandler,
+                ssl_context=ssl_context, fd=listener.fileno(),
             )
         finally:
             listener.close()  # werkzeug serves on its own duplicate of the socket
@@ -69,9 +88,12 @@ class BackgroundServer:
         return self
 
     def serve_connection(self, connection: socket.socket, client_address: tuple) -> None:
-        """Serve HTTP on a connection accepted elsewhere, in the calling thread, until the
-        client closes it (the sandbox's proxy hands over each tunnel it opens this way)."""
-        self._server.finish_request(connection, client_address)
+        """Serve HTTP on a connection accepted elsewhere, in the calling thread, then close
+        it as the server closes its own (the sandbox's proxy hands over its tunnels so)."""
+        try:
+            self._server.finish_request(connection, client_address)
+        finally:
+            self._server.shutdown_request(connection)
 
     def stop(self) -> None:
         """Stop serving and free the port."""

@@ -40,13 +40,15 @@ def verify_application_jwt(header: str | None, app: SandboxApplication) -> dict:
     except jwt.ExpiredSignatureError:
         raise AuthError("the JWT has expired; create a new one") from None
     except jwt.InvalidSignatureError:
-        raise AuthError("the JWT signature does not match this application's public key") from None
+        raise AuthError("the JWT signature does not match this application's public key (sign "
+                        "with the sandbox's private.key: VONAGE_PRIVATE_KEY in its env)") from None
     except jwt.MissingRequiredClaimError as error:
         raise AuthError(f"the JWT has no `{error.claim}` claim") from None
     except jwt.InvalidTokenError as error:
         raise AuthError(f"the JWT is not valid ({error})") from None
     if claims["application_id"] != app.id:
-        raise AuthError("the JWT is for another application")
+        raise AuthError("the JWT is for another application (only the sandbox's own works here: "
+                        "VONAGE_APPLICATION_ID in its env)")
     if "exp" in claims and claims["exp"] - claims["iat"] > MAX_TOKEN_LIFETIME:
         raise AuthError("the JWT lives longer than 24 hours after `iat`")
     return claims

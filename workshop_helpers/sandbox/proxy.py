@@ -33,8 +33,10 @@ PUBLIC_API_URL = "https://api.nexmo.com"
 # api-eu-1.nexmo.com, ...); the Application API lives on the same hosts.
 VONAGE_API_HOST = re.compile(r"api(-[a-z0-9]+)*\.(nexmo|vonage)\.com", re.IGNORECASE)
 
-# How long a client may take to send its CONNECT and finish the TLS handshake.
+# How long a client may take to ask for its tunnel and finish the TLS handshake, and how
+# long a tunnel may then stay idle before its request arrives.
 HANDSHAKE_SECONDS = 30
+IDLE_SECONDS = 60
 MAX_HEADER_LINES = 100
 
 
@@ -43,7 +45,9 @@ def is_vonage_api_host(host: str) -> bool:
 
 
 class ProxyRefusal(Exception):
-    """A CONNECT request the proxy will not serve: `status` and a body that says why."""
+    """A request the proxy will not serve. `reason` is the status line's phrase, which
+    is all most clients show (requests says "Tunnel connection failed: 403 <reason>"),
+    so it says why in a few words; `body` says it in full."""
 
     def __init__(self, status: int, reason: str, body: str):
         super().__init__(body)
@@ -52,9 +56,11 @@ class ProxyRefusal(Exception):
 
 class ConnectProxy:
     """A plain-HTTP proxy on `host:port` (0 picks a free port) that accepts CONNECT to
-    the Vonage API hosts and serves each tunnel with `serve(tls_socket, address)`."""
+    the Vonage API hosts and hands each tunnel, once TLS is up, to
+    `serve_tunnel(tls_socket, client_address)`, which closes it when done."""
 
-    def __init__(self, tls_context: ssl.SSLContext, serve: Callable[[ssl.SSLSocket, tuple], None],
+    def __init__(self, tls_context: ssl.SSLContext,
+                 serve_tunnel: Callable[[ssl.SSLSocket, tuple], None],
                  host: str = "127.0.0.1", port: int = 0):
         try:
             self._server = _ProxyServer((host, port), self)
@@ -65,7 +71,7 @@ class ConnectProxy:
                 "another program uses it; choose another port, or 0 for any free one",
             ) from error
         self.tls_context = tls_context
-        self.serve = serve
+        self.serve_tunnel = serve_tunnel
         self.host = host
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
@@ -83,15 +89,15 @@ class ConnectProxy:
         return self
 
     def stop(self) -> None:
-        """Stop accepting. A request in progress still gets its answer, as on the sandbox's
-        own port; no tunnel outlives it, since the server closes every connection after
-        one response."""
+        """Stop accepting. A request in progress still gets its answer, as on the
+        sandbox's own port (a stopped platform answers 503); a tunnel that is open but
+        idle is closed within IDLE_SECONDS."""
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout=10)
         self._server.server_close()
 
-    def handle(self, connection: socket.socket, address: tuple) -> None:
+    def serve_client(self, connection: socket.socket, address: tuple) -> None:
         """Serve one client connection: read its CONNECT, answer, then run the tunnel."""
         connection.settimeout(HANDSHAKE_SECONDS)
         try:
@@ -112,11 +118,8 @@ class ConnectProxy:
                 "NODE_EXTRA_CA_CERTS (Node) from the sandbox's env", host, error,
             )
             return
-        tunnel.settimeout(None)  # like the sandbox's own port from here on
-        try:
-            self.serve(tunnel, address)
-        finally:
-            tunnel.close()
+        tunnel.settimeout(IDLE_SECONDS)
+        self.serve_tunnel(tunnel, address)
 
 
 def read_connect(connection: socket.socket) -> str:
@@ -133,14 +136,14 @@ def read_connect(connection: socket.socket) -> str:
     target = rest.partition(" ")[0]
     if method != "CONNECT":
         raise ProxyRefusal(
-            405, "Method Not Allowed",
+            405, "Voice API sandbox: an HTTPS proxy only",
             "This is the Voice API sandbox's HTTPS proxy: it only opens CONNECT tunnels to the "
             "Vonage API hosts. Set it as HTTPS_PROXY, not HTTP_PROXY.",
         )
     host, _, port = target.rpartition(":")
     if not is_vonage_api_host(host) or port != "443":
         raise ProxyRefusal(
-            403, "Forbidden",
+            403, "Not a Vonage API host: the Voice API sandbox serves only those (see NO_PROXY)",
             f"The Voice API sandbox serves only the Vonage API hosts (api.nexmo.com, "
             f"api.vonage.com and the regional api-*.nexmo.com and api-*.vonage.com) on port "
             f"443, so it refused {target or request_line!r}; it never forwards anything to the "
@@ -176,4 +179,4 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
 
 class _ProxyHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
-        self.server.proxy.handle(self.request, self.client_address)
+        self.server.proxy.serve_client(self.request, self.client_address)

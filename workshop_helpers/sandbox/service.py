@@ -69,6 +69,7 @@ class Sandbox:
             self.application, self.clock, self.ids, self.state_dir / "files", PUBLIC_API_URL
         )
         self.platform.start()
+        server = None
         try:
             server = BackgroundServer(
                 create_app(self), self.host, self.requested_port,
@@ -79,6 +80,8 @@ class Sandbox:
                 self.tls.server_context(), server.serve_connection, self.host, self.requested_proxy_port
             ).start()
         except OSError:
+            if server is not None:
+                server.stop()  # free its port now: a notebook's traceback would keep it
             self.platform.stop()
             raise
         self.server = server.start()
