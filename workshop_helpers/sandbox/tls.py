@@ -15,6 +15,7 @@ sign another one with this CA. trustme issues the extensions strict clients dema
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
 from pathlib import Path
 
@@ -39,7 +40,7 @@ class LocalCA:
         self.ca_path = state_dir / "ca.pem"
         self.bundle_path = state_dir / "ca-bundle.pem"
         self.server_pem_path = state_dir / "server.pem"
-        if not (self.ca_path.exists() and self.server_pem_path.exists()) or not self._covers_hostnames():
+        if not self._usable():
             self._create()
         if not self.bundle_path.exists():
             # The public CAs plus ours: trusting this file keeps real https working too.
@@ -55,25 +56,40 @@ class LocalCA:
         """A client context that trusts the sandbox (and nothing else)."""
         return ssl.create_default_context(cafile=str(self.ca_path))
 
-    def _covers_hostnames(self) -> bool:
-        """Whether the kept certificate names every host in HOSTNAMES (one made by an
-        older kit named localhost only, and is replaced)."""
-        certificate = x509.load_pem_x509_certificates(self.server_pem_path.read_bytes())[0]
+    def _usable(self) -> bool:
+        """Whether the kept certificate can be served: it parses, the kept CA issued it,
+        and it names every host in HOSTNAMES (one made by an older kit named localhost
+        only). Anything else is made again: it is derived data, and nothing is lost."""
         try:
-            names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        except x509.ExtensionNotFound:
+            leaf = x509.load_pem_x509_certificates(self.server_pem_path.read_bytes())[0]
+            (ca,) = x509.load_pem_x509_certificates(self.ca_path.read_bytes())
+            issued_by_ca = (
+                leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+                == ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.key_identifier
+            )
+            names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except (OSError, ValueError, x509.ExtensionNotFound):
             return False
         have = set(names.get_values_for_type(x509.DNSName))
         have |= {str(address) for address in names.get_values_for_type(x509.IPAddress)}
-        return all(_canonical(name) in have for name in HOSTNAMES)
+        return issued_by_ca and all(_canonical(name) in have for name in HOSTNAMES)
 
     def _create(self) -> None:
         ca = trustme.CA(organization_name="Voice API Workshop sandbox")
         server = ca.issue_cert(*HOSTNAMES)
-        server.private_key_and_cert_chain_pem.write_to_path(str(self.server_pem_path))
-        self.server_pem_path.chmod(0o600)
-        ca.cert_pem.write_to_path(str(self.ca_path))
+        # The CA first, the server's certificate last: an interrupted run leaves no
+        # server.pem, or one the CA did not issue, and the next start makes both again.
+        self.ca_path.write_bytes(ca.cert_pem.bytes())
         self.bundle_path.unlink(missing_ok=True)
+        _write_private(self.server_pem_path, server.private_key_and_cert_chain_pem.bytes())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can ever read (this one holds a private key)."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
 
 
 def _canonical(name: str) -> str:
