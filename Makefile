@@ -22,10 +22,10 @@ test: $(VENV)/.test-installed system-packages
 	VOICE_WORKSHOP_HOME="$$(mktemp -d)" VOICE_WORKSHOP_CLOCK=virtual \
 	  $(BIN)/python -m pytest tests notebooks --nbval-lax
 
-# The sandbox on its own; in another shell, eval "$$(.venv/bin/python -m workshop_helpers.sandbox env)"
-# sends an unmodified Vonage app to it (README: "Your own app against the sandbox").
+# The sandbox on its own (options in ARGS, e.g. make sandbox ARGS="--event-url http://localhost:3000/webhooks/event");
+# it says how to send an unmodified Vonage app to it (README: "Your own app against the sandbox").
 sandbox: $(VENV)/.lab-installed
-	$(BIN)/python -m workshop_helpers.sandbox
+	$(BIN)/python -m workshop_helpers.sandbox $(ARGS)
 
 benchmark: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/sandbox_throughput.py

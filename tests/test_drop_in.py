@@ -18,15 +18,18 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 import requests
 import trustme
+from dotenv import dotenv_values
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from test_standalone import control, run_standalone
-from workshop_helpers.sandbox.__main__ import SettingsError, write_dotenv
+from workshop_helpers.sandbox.environment import DotenvClash, write_dotenv
 from workshop_helpers.sandbox.tls import LocalCA
 
 SNIPPETS = Path(__file__).parent / "snippets"
@@ -185,27 +188,66 @@ def test_the_env_command_prints_export_lines_of_the_startup_lines_env(standalone
     assert info["env"]["NODE_EXTRA_CA_CERTS"] == info["ca_cert_path"]
 
 
-def test_the_env_command_without_a_running_sandbox_says_how_to_start_one(tmp_path):
+def test_the_env_command_without_a_running_sandbox_says_how_to_start_one_and_stops_the_eval(tmp_path):
     result = subprocess.run(sandbox_command("env", "--state-dir", str(tmp_path)), capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode == 2 and result.stdout == ""
-    assert f"no sandbox is running from {tmp_path}: start one" in result.stderr
-    assert "python -m workshop_helpers.sandbox` --state-dir" in result.stderr
+    assert result.returncode == 2
+    assert result.stdout == "false\n"  # so `eval "$(… env)" && app` never runs the app
+    assert f"no sandbox is running from {tmp_path}: start one in another terminal with " \
+           f"{sys.executable} -m workshop_helpers.sandbox --state-dir {tmp_path}" in result.stderr
+    shell = f'eval "$({" ".join(sandbox_command("env", "--state-dir", str(tmp_path)))})" && echo the app ran'
+    ran = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60)
+    assert ran.returncode != 0 and "the app ran" not in ran.stdout
+
+
+def test_a_sandbox_killed_outright_is_never_taken_for_a_running_one(tmp_path):
+    state = tmp_path / "state"
+    process = subprocess.Popen(sandbox_command("--port", "0", "--proxy-port", "0", "--state-dir", str(state)),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    with process.stdout:
+        assert json.loads(process.stdout.readline())["env"]
+        process.kill()  # SIGKILL: no clean-up runs, running.json stays behind
+        process.wait()
+    assert (state / "running.json").exists()
+    result = subprocess.run(sandbox_command("env", "--state-dir", str(state)), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "no sandbox is running from" in result.stderr
+
+
+def test_a_second_sandbox_on_the_same_state_folder_is_refused(standalone):
+    state, _ = standalone
+    second = subprocess.run(sandbox_command("--port", "0", "--proxy-port", "0", "--state-dir", str(state)),
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2 and f"another sandbox already runs from {state}" in second.stderr
+    assert (state / "running.json").exists()  # the first one's, still there
+
+
+def test_the_sandbox_tells_a_person_how_to_use_it(standalone):
+    state, info = standalone
+    said = Path(f"{state}.stderr").read_text()
+    assert f"the Voice API at {info['base_url']}, and as api.nexmo.com through the proxy {info['proxy_url']}" in said
+    assert f'eval "$({sys.executable} -m workshop_helpers.sandbox env --state-dir {state})"' in said
+    assert "the application's event webhook is http://localhost:" in said
 
 
 def test_a_dotenv_keeps_its_other_lines_and_other_values_are_replaced_only_with_force(tmp_path):
     dotenv = tmp_path / ".env"
-    dotenv.write_text("VONAGE_APPLICATION_ID=my-live-app\nMY_SETTING=kept\n")
+    live = "VONAGE_APPLICATION_ID=my-live-app\nMY_SETTING=kept\n"
+    dotenv.write_text(live)
     sandbox_env = {"VONAGE_APPLICATION_ID": "sandbox-app", "HTTPS_PROXY": "http://127.0.0.1:1"}
-    with pytest.raises(SettingsError, match=r"already sets VONAGE_APPLICATION_ID .*--force"):
-        write_dotenv(dotenv, sandbox_env, force=False)
-    assert dotenv.read_text() == "VONAGE_APPLICATION_ID=my-live-app\nMY_SETTING=kept\n"  # untouched
-    write_dotenv(dotenv, sandbox_env, force=True)
-    assert (tmp_path / ".env.bak").read_text() == "VONAGE_APPLICATION_ID=my-live-app\nMY_SETTING=kept\n"
-    from dotenv import dotenv_values
+    with pytest.raises(DotenvClash, match=r"already sets VONAGE_APPLICATION_ID .*--force"):
+        write_dotenv(dotenv, sandbox_env)
+    assert dotenv.read_text() == live  # untouched
+    assert write_dotenv(dotenv, sandbox_env, force=True) == tmp_path / ".env.bak"
+    assert (tmp_path / ".env.bak").read_text() == live
     assert dotenv_values(dotenv) == {"VONAGE_APPLICATION_ID": "sandbox-app", "MY_SETTING": "kept",
                                      "HTTPS_PROXY": "http://127.0.0.1:1"}
     assert dotenv.stat().st_mode & 0o777 == 0o600
+    # A restarted sandbox has another proxy port: a second --force keeps the first copy.
+    restarted = {**sandbox_env, "HTTPS_PROXY": "http://127.0.0.1:2"}
+    assert write_dotenv(dotenv, restarted, force=True) == tmp_path / ".env.bak.2"
+    assert (tmp_path / ".env.bak").read_text() == live
+    assert write_dotenv(dotenv, restarted) is None  # nothing to replace, no copy
 
 
 def test_a_webhook_url_on_the_command_line_must_be_a_full_url(tmp_path):
@@ -243,9 +285,16 @@ def test_a_connect_to_anything_but_a_vonage_api_host_on_443_is_refused_with_a_40
     sock, head = connect(sandbox.proxy.port, target)
     with sock:
         body = head.split(b"\r\n\r\n", 1)[1] + read_all(sock)
-    assert head.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert head.startswith(b"HTTP/1.1 403 Not a Vonage API host: the Voice API sandbox serves only those")
     assert b"serves only the Vonage API hosts" in body and b"never forwards anything" in body
     assert target.encode() in body
+
+
+def test_an_app_calling_another_https_host_is_told_why_in_its_own_error(sandbox, scripts):
+    probe = "import requests\nrequests.get('https://example.com/')\n"
+    result = subprocess.run([sys.executable, "-c", probe], env=scripts.env, capture_output=True, text=True, timeout=60)
+    assert "Tunnel connection failed: 403 Not a Vonage API host: the Voice API sandbox serves only " \
+           "those (see NO_PROXY)" in result.stderr
 
 
 def test_a_connect_is_never_forwarded_even_to_a_listening_local_server(sandbox):
@@ -311,9 +360,40 @@ def test_the_ca_is_per_install_and_its_private_key_is_never_kept(tmp_path):
     first, second = LocalCA(tmp_path / "one"), LocalCA(tmp_path / "two")
     assert first.ca_path.read_bytes() != second.ca_path.read_bytes()
     for path in (tmp_path / "one").iterdir():
-        if path != first.server_pem_path:  # the leaf's own key, 0600
+        if path != first.server_pem_path:
             assert b"PRIVATE KEY" not in path.read_bytes(), path
+    # server.pem holds one key, and it is the server certificate's own.
+    pem = first.server_pem_path.read_bytes()
+    assert pem.count(b"PRIVATE KEY-----") == 2  # one BEGIN line, one END line
+    key = serialization.load_pem_private_key(pem, password=None)
+    leaf = x509.load_pem_x509_certificates(pem)[0]
+    assert key.public_key().public_numbers() == leaf.public_key().public_numbers()
     assert first.server_pem_path.stat().st_mode & 0o777 == 0o600
+
+
+def serves_tls(ca: LocalCA, host: str) -> bool:
+    """Whether `ca`'s server context and client context complete a handshake for `host`."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = threading.Thread(
+            target=lambda: ca.server_context().wrap_socket(listener.accept()[0], server_side=True).close())
+        server.start()
+        with socket.create_connection(listener.getsockname()) as sock:
+            with ca.client_context().wrap_socket(sock, server_hostname=host) as tls:
+                done = bool(tls.version())
+        server.join()
+    return done
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "another CA"])
+def test_a_damaged_or_mismatched_certificate_is_made_again(tmp_path, damage):
+    kept = LocalCA(tmp_path)
+    if damage == "garbage":
+        kept.server_pem_path.write_text("not a certificate")
+    elif damage == "truncated":
+        kept.server_pem_path.write_bytes(kept.server_pem_path.read_bytes()[:300])
+    else:
+        trustme.CA().cert_pem.write_to_path(str(kept.ca_path))
+    assert serves_tls(LocalCA(tmp_path), "api.nexmo.com")
 
 
 def test_a_certificate_from_an_older_kit_for_localhost_only_is_replaced(tmp_path):
@@ -397,13 +477,15 @@ def test_node_scripts_run_a_call_with_the_sandbox_environment_alone(sandbox, rec
     assert got["uuid"] == uuid and got["status"] == "answered"
     run_node("play-tts-into-a-call.js", env, tmp_path, VOICE_CALL_ID=uuid, VOICE_TEXT="Hello from Node")
     sandbox.wait_until(lambda: "Hello from Node" in heard(sandbox, uuid, "talk"))
+    sandbox.sleep(40)  # a recording of over a megabyte, which Node reads in many chunks
     run_node("hang-up-a-call.js", env, tmp_path, VOICE_CALL_ID=uuid)
     sandbox.wait_for_call(uuid, "completed")
     (recording,) = [p for p in receiver.payloads("event") if "recording_url" in p]
     run_node("download-a-recording.js", env, tmp_path, VOICE_RECORDING_URL=recording["recording_url"],
              VOICE_RECORDING_DESTINATION=str(tmp_path / "node.wav"))
     file_id = recording["recording_url"].rsplit("/", 1)[1]
-    assert (tmp_path / "node.wav").read_bytes() == (sandbox.platform.files_dir / f"{file_id}.wav").read_bytes()
+    kept = (sandbox.platform.files_dir / f"{file_id}.wav").read_bytes()
+    assert len(kept) > 1_000_000 and (tmp_path / "node.wav").read_bytes() == kept
 
 
 @needs_node

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import os
 import shutil
 import signal
@@ -25,24 +26,29 @@ from vonage import Auth, HttpClientOptions, Vonage
 @contextlib.contextmanager
 def run_standalone(state_dir, *options: str):
     """`python -m workshop_helpers.sandbox` on free ports and a virtual clock; yields the
-    start-up line, and checks that SIGTERM stops it cleanly."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--proxy-port", "0",
-         "--clock", "virtual", "--state-dir", str(state_dir), *options],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    start-up line, and checks that SIGTERM stops it cleanly. What it says to people goes
+    to `<state_dir>.stderr` (a file, not a pipe nobody reads, which could fill up)."""
+    with open(f"{state_dir}.stderr", "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workshop_helpers.sandbox", "--port", "0", "--proxy-port", "0",
+             "--clock", "virtual", "--state-dir", str(state_dir), *options],
+            stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )
     try:
-        yield json.loads(process.stdout.readline())
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, f"the sandbox printed nothing in 60 s:\n{Path(f'{state_dir}.stderr').read_text()}"
+        line = process.stdout.readline()
+        assert line, f"the sandbox did not start:\n{Path(f'{state_dir}.stderr').read_text()}"
+        yield json.loads(line)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            assert process.wait(timeout=15) == 0, process.stderr.read()
+            assert process.wait(timeout=15) == 0, Path(f"{state_dir}.stderr").read_text()
         finally:
             if process.poll() is None:  # never leave a sandbox running behind a test
                 process.kill()
                 process.wait()
             process.stdout.close()
-            process.stderr.close()
 
 
 @pytest.fixture
