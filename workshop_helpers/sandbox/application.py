@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .ids import IdFactory
+from .private_file import write_private
 
 #: The application's own number: inbound calls to it reach the answer webhook.
 #: Numbers 447700900000-447700900999 are reserved by Ofcom for fiction, so no real
@@ -148,7 +148,7 @@ class SandboxApplication:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_private(self.private_key_path, pem)
+        write_private(self.private_key_path, pem)
         self._config = {
             "id": ids.uuid(),
             "name": "Voice API Workshop (sandbox)",
@@ -162,7 +162,7 @@ class SandboxApplication:
         return self._config
 
     def _save(self) -> None:
-        _write_private(self.config_path, json.dumps(self._config, indent=2).encode())
+        write_private(self.config_path, json.dumps(self._config, indent=2).encode())
 
 
 def _public_key_pem(private_pem: bytes) -> str:
@@ -170,12 +170,3 @@ def _public_key_pem(private_pem: bytes) -> str:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read: it holds secrets."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from .. import config
+from .private_file import write_private
 
 INFO_FILE = "running.json"
 LOCK_FILE = "running.lock"
@@ -48,7 +49,7 @@ def announce(state_dir: Path):
                 "another --state-dir"
             ) from None
         try:
-            yield lambda info: _write_private(state_dir / INFO_FILE, json.dumps(info, indent=1))
+            yield lambda info: write_private(state_dir / INFO_FILE, json.dumps(info, indent=1).encode())
         finally:
             (state_dir / INFO_FILE).unlink(missing_ok=True)
     finally:
@@ -84,13 +85,3 @@ def start_command(command: str, state_dir: Path) -> str:
     if state_dir != config.sandbox_dir():
         words += ["--state-dir", str(state_dir)]
     return " ".join(shlex.quote(word) for word in words if word)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds the API secret), all at once: a
-    reader never sees half of it."""
-    partial = path.with_name(path.name + ".partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-    os.replace(partial, path)

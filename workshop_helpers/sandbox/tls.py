@@ -15,13 +15,14 @@ sign another one with this CA. trustme issues the extensions strict clients dema
 from __future__ import annotations
 
 import ipaddress
-import os
 import ssl
 from pathlib import Path
 
 import certifi
 import trustme
 from cryptography import x509
+
+from .private_file import write_private
 
 HOSTNAMES = (
     "localhost", "127.0.0.1", "::1",
@@ -81,15 +82,7 @@ class LocalCA:
         # server.pem, or one the CA did not issue, and the next start makes both again.
         self.ca_path.write_bytes(ca.cert_pem.bytes())
         self.bundle_path.unlink(missing_ok=True)
-        _write_private(self.server_pem_path, server.private_key_and_cert_chain_pem.bytes())
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can ever read (this one holds a private key)."""
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
+        write_private(self.server_pem_path, server.private_key_and_cert_chain_pem.bytes())
 
 
 def _canonical(name: str) -> str:
