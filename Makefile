@@ -30,6 +30,7 @@ sandbox: $(VENV)/.lab-installed
 benchmark: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/sandbox_throughput.py
 	$(BIN)/python benchmarks/webhook_server.py
+	$(BIN)/python benchmarks/drop_in_proxy.py
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || \
