@@ -108,7 +108,9 @@ def test_a_handler_that_raises_gets_a_500_and_the_server_keeps_serving(ws):
     wait_until(lambda: ws.events["handler_error"].notna().any())
     events = ws.events  # one snapshot: more webhooks may arrive meanwhile
     error_row = events[events["handler_error"].notna()].iloc[0]
-    assert error_row["handler_error"] == "KeyError: 'missing'"
+    line = answer.__code__.co_firstlineno + 2  # the decorator, the def, then the raise
+    assert error_row["handler_error"] == "your answer handler raised KeyError: 'missing'\n" \
+        f"    in answer, line {line}: raise KeyError(\"missing\")"
     assert any("Traceback" in line and "KeyError" in line for line in ws.logs)
 
     menu(ws)  # fixed: the same server answers the next call

@@ -6,9 +6,12 @@ The platform calls one route per kind of webhook (`/webhooks/answer`, `/webhooks
    refusing anything unsigned or forged with 401;
 2. stores the request in the event store (so it shows in `ws.events`), refused or not;
 3. calls your handler, if you wrote one for that kind, and validates the NCCO it returns
-   before it leaves (a mistake gets an error naming the field, in the log);
+   before it leaves;
 4. answers: the NCCO as JSON, or an empty 200.
-A handler that raises gets a 500 and a traceback in the log; the server keeps serving.
+A handler that raises, or returns an NCCO that is not valid, gets a 500 and a traceback in
+the log, and the server keeps serving. What went wrong (with the line of your code, or
+the field and why) is written beside the webhook, in its `handler_error`, for the cell
+that waits on the call to print (problems.py).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Callable
 
 from flask import Flask, Response, request
 
+from . import problems
 from .events import EventStore
-from .ncco import validate_ncco
+from .ncco import NccoError, validate_ncco
 from .serving import BackgroundServer
 
 log = logging.getLogger(__name__)
@@ -118,25 +122,33 @@ class WebhookServer:
             self.store.answered(event_id, 401)
             return Response(f"Refused: {refused}", status=401)
 
-        try:
-            answer = self._answer(kind, payload)
-        except Exception as error:  # the attendee's code: report it, keep serving
-            detail = "".join(traceback.format_exception(error))
-            log.error("your %s handler failed:\n%s", kind, detail)
-            self.store.answered(event_id, 500, handler_error=f"{type(error).__name__}: {error}")
-            return Response(f"The {kind} handler failed: {error}", status=500)
-        self.store.answered(event_id, 200)
+        handler = self.handlers.get(kind)
+        if handler is None:
+            answer = DEFAULT_ANSWER if kind == "answer" else None
+            self.store.answered(event_id, 200)
+        else:
+            try:
+                result = handler(payload)
+            except Exception as error:  # your code: write it down, keep serving
+                log.error("your %s handler failed:\n%s", kind, "".join(traceback.format_exception(error)))
+                self.store.answered(event_id, 500, handler_error=problems.handler_raised(kind, error))
+                return Response(f"The {kind} handler failed: {error}", status=500)
+            try:
+                answer = self._ncco(kind, result)
+            except NccoError as error:
+                log.error("your %s handler returned an NCCO that is not valid: %s", kind, error)
+                self.store.answered(event_id, 500, handler_error=problems.ncco_refused(kind, error))
+                return Response(f"The {kind} handler returned an invalid NCCO: {error}", status=500)
+            # A handler that returned nothing useful is answered as it asked, and told.
+            self.store.answered(event_id, 200, handler_error=problems.handler_returned(kind, result))
         if answer is None:
             return Response(status=200)
         return Response(json.dumps(answer), status=200, mimetype="application/json")
 
-    def _answer(self, kind: str, payload: dict) -> list | None:
-        """Run the handler; return a validated NCCO, or None for an empty answer."""
-        handler = self.handlers.get(kind)
-        if handler is None:
-            return DEFAULT_ANSWER if kind == "answer" else None
-        result = handler(payload)
-        if result is None or not KINDS[kind]:
+    @staticmethod
+    def _ncco(kind: str, result: object) -> list | None:
+        """A handler's result as a validated NCCO, or None for an empty answer."""
+        if result is None or not KINDS[kind] or isinstance(result, (str, bytes, int, float, bool)):
             return None
         if not isinstance(result, (list, tuple)):
             result = [result]  # a single action is fine: it is an NCCO of one

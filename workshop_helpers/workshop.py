@@ -29,7 +29,7 @@ from vonage import Auth, HttpClientOptions, Vonage
 from vonage_http_client.errors import AuthenticationError, NotFoundError
 from vonage_jwt.errors import VonageJwtError
 
-from . import config, tunnel
+from . import config, problems, tunnel
 from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
 from .sandbox.clock import check_clock
@@ -68,6 +68,7 @@ class Workshop:
         self.server: WebhookServer | None = None
         self.store: EventStore | None = None
         self.client: Vonage | None = None
+        self._told: set[tuple[str, str]] = set()  # (call, problem) already printed
 
     # -- life --------------------------------------------------------------------------------
     def start(self) -> "Workshop":
@@ -289,11 +290,25 @@ class Workshop:
         """
         self._require_running()
         check_status(status)
-        if not self._reached(uuid, status, timeout):
+        reached = self._reached(uuid, status, timeout)
+        self.tell_problems(uuid)
+        if not reached:
             raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s "
                                "(pass a longer timeout for a longer call); see ws.events")
         events = self.store.events()
         return events[(events["uuid"] == uuid) & events["verified"]].reset_index(drop=True)
+
+    def tell_problems(self, uuid: str) -> list[str]:
+        """Print, under the cell that waited, what went wrong on call `uuid` that has not
+        been said yet (a handler that raised or returned no NCCO, an NCCO refused, a
+        webhook that failed, the platform's error events); return all of it."""
+        deliveries = self.sandbox.webhooks(uuid) if self.sandbox is not None else []
+        found = problems.problems(for_call(self.store.events(), uuid), deliveries)
+        new = [problem for problem in found if (uuid, problem) not in self._told]
+        self._told.update((uuid, problem) for problem in new)
+        if new:
+            print(problems.report(uuid, new))
+        return found
 
     def _reached(self, uuid: str, status: str, timeout: float) -> bool:
         condition = self._reported(uuid, status)

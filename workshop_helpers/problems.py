@@ -1,0 +1,96 @@
+"""What went wrong on a call, said under the cell that waits on it.
+
+Your handlers run in the webhook server's background thread, where nothing may print (it
+would land in whichever cell runs next). So the server writes each failure down beside
+the webhook that caused it (the `handler_error` column), the platform sends its error
+events, and the cell that waits on the call (`ws.wait_for`, an exercise's check) prints
+them all, in the order they happened, in words.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import pandas as pd
+
+#: How each webhook's handler is set in a notebook (`@ws.answer`, `@ws.on_input`, ...).
+HANDLER_NAMES = {
+    "answer": "answer", "event": "on_event", "input": "on_input", "notify": "on_notify",
+    "recording": "on_recording", "fallback": "on_fallback",
+}
+
+# Frames from these folders are the kit's, the libraries' or Python's, not yours.
+_NOT_YOURS = tuple(str(Path(p).resolve()) for p in {
+    Path(__file__).parent, sys.prefix, sys.base_prefix, sys.exec_prefix,
+})
+
+
+def handler_raised(kind: str, error: BaseException) -> str:
+    """`error` from your `kind` handler, with the line of your code that raised it."""
+    said = f"your {HANDLER_NAMES[kind]} handler raised {type(error).__name__}: {error}"
+    yours = [frame for frame in traceback.extract_tb(error.__traceback__) if _is_yours(frame.filename)]
+    if yours:
+        frame = yours[-1]
+        said += f"\n    in {frame.name}, line {frame.lineno}"
+        if frame.line:
+            said += f": {frame.line.strip()}"
+    return said
+
+
+def handler_returned(kind: str, result: object) -> str | None:
+    """What is wrong with what your `kind` handler returned, if it is not an NCCO."""
+    name = HANDLER_NAMES[kind]
+    if result is None:
+        if kind in ("answer", "fallback"):
+            return (f"your {name} handler returned None: return a list of actions (did you "
+                    "forget `return`?); the call had nothing to do, so it ended")
+        if kind in ("input", "notify"):
+            return (f"your {name} handler returned None, so the call went on with the rest "
+                    "of its NCCO: return a list of actions to say what happens next")
+        return None
+    if isinstance(result, (str, bytes, int, float, bool)):
+        return f"your {name} handler returned a {type(result).__name__}: return a list of actions"
+    return None
+
+
+def ncco_refused(kind: str, error: Exception) -> str:
+    """The NCCO your handler returned failed validation (the validator's words)."""
+    return f"your {HANDLER_NAMES[kind]} handler returned an NCCO the platform would refuse: {error}"
+
+
+def problems(events: pd.DataFrame, deliveries: list[dict] = ()) -> list[str]:
+    """What went wrong on one call: its events (from the store, oldest first) and, in
+    the sandbox, what the platform saw of each webhook it sent (`sandbox.webhooks(uuid)`).
+    Causes come first (your handlers, webhooks that failed), then what the platform
+    reported because of them."""
+    causes, reported = [], []
+    for _, row in events.iterrows():
+        if isinstance(row["handler_error"], str):
+            causes.append(row["handler_error"])
+        payload = row["payload"] if isinstance(row["payload"], dict) else {}
+        if row["kind"] == "event" and payload.get("reason") and not payload.get("status"):
+            detail = f" ({payload['detail']})" if payload.get("detail") else ""
+            reported.append(f"the platform reported an error: {payload['reason']}{detail}")
+    for delivery in deliveries:
+        failed = delivery.get("error")
+        status = delivery.get("status_code")
+        if failed:
+            causes.append(f"the platform's {delivery['kind']} webhook to {delivery['url']} failed: {failed}")
+        elif status is not None and status >= 400 and status != 500:  # a 500 is a handler's, above
+            causes.append(f"the platform's {delivery['kind']} webhook to {delivery['url']} got HTTP {status}")
+    return causes + reported
+
+
+def report(uuid: str, found: list[str]) -> str:
+    lines = [f"Problems on call {uuid}:"]
+    lines += [f"- {problem}" for problem in found]
+    lines.append("(ws.show_logs() has the whole tracebacks; ws.call_events(uuid) every webhook of the call)")
+    return "\n".join(lines)
+
+
+def _is_yours(filename: str) -> bool:
+    if filename.startswith("<frozen"):
+        return False
+    return not str(Path(filename).resolve()).startswith(_NOT_YOURS)
