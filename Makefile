@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # chromium for the browser tests (Playwright drives it; it downloads no browser of its own).
 TEST_APT_PACKAGES := curl espeak-ng ffmpeg chromium
 
-.PHONY: lab test sandbox benchmark clean check-python system-packages
+.PHONY: lab test solved sandbox benchmark clean check-python system-packages
 
 # JupyterLab refuses to start as root unless told (containers often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -18,9 +18,14 @@ lab: $(VENV)/.lab-installed
 # The unit, integration and browser tests, and every notebook through nbval (notebook
 # kernels get a throw-away state folder, so a run never touches ~/.voice-workshop, and
 # the sandbox's virtual clock, so a call's timing never depends on how busy the machine is).
-test: $(VENV)/.test-installed system-packages
+test: $(VENV)/.test-installed system-packages solved
 	VOICE_WORKSHOP_HOME="$$(mktemp -d)" VOICE_WORKSHOP_CLOCK=virtual \
-	  $(BIN)/python -m pytest tests notebooks --nbval-lax
+	  $(BIN)/python -m pytest tests notebooks build/solved --nbval-lax
+
+# The notebooks with every exercise solved (solutions/), for nbval: each check says Correct.
+solved: $(VENV)/.lab-installed
+	rm -rf build/solved
+	$(BIN)/python -m workshop_helpers.exercises.solved notebooks build/solved
 
 # The sandbox on its own (options in ARGS, e.g. make sandbox ARGS="--event-url http://localhost:3000/webhooks/event");
 # it says how to send an unmodified Vonage app to it (README: "Your own app against the sandbox").
@@ -59,4 +64,4 @@ system-packages:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache tests/snippets/node/node_modules
+	rm -rf $(VENV) .pytest_cache tests/snippets/node/node_modules build

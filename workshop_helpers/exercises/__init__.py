@@ -1,0 +1,128 @@
+"""Exercises graded by what the calls did.
+
+Each exercise is an object a notebook imports (`from workshop_helpers.exercises.first_call
+import repeat_menu as ex1`) with three methods, as learners know them from Kaggle's
+learntools:
+
+- `ex1.check()` places calls through your workshop with scripted virtual phones, then
+  says what they did. Its output starts with one of three words, so a facilitator can
+  scan a room: **Correct**, **Incorrect** (what the calls did against what was asked, and
+  what to try), or **Not attempted** (the starter cell is as it was). It never raises, so
+  "Restart & Run All" always runs to the end.
+- `ex1.hint()` gives the first hint, `ex1.hint(2)` the second.
+- `ex1.solution()` shows the solution's code (from `solutions/`); it never runs it.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import inspect
+import io
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+CORRECT, INCORRECT, NOT_ATTEMPTED = "Correct", "Incorrect", "Not attempted"
+
+#: One .py per exercise, named after it: what `solution()` shows and `make solved` uses.
+SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+
+
+@dataclass
+class Result:
+    outcome: str  # CORRECT, INCORRECT or NOT_ATTEMPTED
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.outcome}: {self.message}"
+
+
+class Exercise:
+    """One exercise: `grade(ws, exercise)` drives the calls and returns a Result, saying
+    `correct` when it is right (always the same words, so a solved notebook can be
+    checked); `starter` is the starter cell's code, so that an unchanged cell is Not
+    attempted."""
+
+    def __init__(self, name: str, grade: Callable, starter: str, hints: list[str], correct: str):
+        self.name = name
+        self._grade = grade
+        self.starter = textwrap.dedent(starter).strip()
+        self.hints = hints
+        self.correct = correct
+
+    def __repr__(self) -> str:
+        return f"<exercise {self.name}: .check(), .hint(), .solution()>"
+
+    def check(self) -> None:
+        """Grade what your code does; print the verdict, then anything that went wrong
+        on the calls it placed."""
+        result, told = self.verdict()
+        print(result)
+        print(told, end="")
+
+    def verdict(self) -> tuple[Result, str]:
+        """The Result, and what went wrong on the calls the check placed (never raises)."""
+        from ..workshop import _running  # the workshop this kernel started
+
+        if _running is None or not _running.running:
+            return Result(NOT_ATTEMPTED, "the workshop is not running: run the cell with "
+                                         "wh.start() first, then your code, then this check"), ""
+        told = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(told):  # said below the verdict, not above it
+                result = self._grade(_running, self)
+        except Exception as error:  # the check must never stop "Run All"
+            result = Result(INCORRECT, f"the check could not finish ({type(error).__name__}: "
+                                       f"{error}); see what went wrong below, if anything")
+        return result, told.getvalue()
+
+    def hint(self, number: int = 1) -> None:
+        if not 1 <= number <= len(self.hints):
+            print(f"This exercise has hints 1 to {len(self.hints)}.")
+            return
+        print(f"Hint {number} of {len(self.hints)}: {self.hints[number - 1]}")
+
+    def solution(self) -> None:
+        """Show the solution's code; it is not run."""
+        code = (SOLUTIONS / f"{self.name}.py").read_text().strip()
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+
+        if get_ipython() is None:  # a terminal, a script
+            print(code)
+        else:
+            display(Markdown(f"Solution (read it, then write your own):\n\n```python\n{code}\n```"))
+
+    def untouched(self, function: Callable | None) -> bool:
+        """Whether `function` is still the starter cell's (comments and spacing aside)."""
+        if function is None:
+            return True
+        try:
+            source = textwrap.dedent(inspect.getsource(function))
+        except (OSError, TypeError):
+            return False
+        return _shape(source) == _shape(self.starter)
+
+
+def finish(ws, uuids, seconds: float = 60) -> set[str]:
+    """Wait for each call to complete; hang up any still going after `seconds` of call
+    time (a menu that repeats forever, say) and return those."""
+    endless = set()
+    for uuid in uuids:
+        try:
+            ws.wait_for(uuid, timeout=seconds)
+        except TimeoutError:
+            endless.add(uuid)
+            ws.client.voice.hangup(uuid)
+            ws.wait_for(uuid, timeout=30)
+    return endless
+
+
+def _shape(source: str) -> str:
+    """Code as Python reads it: comments and layout do not count."""
+    try:
+        return ast.dump(ast.parse(source))
+    except SyntaxError:
+        return source

@@ -1,0 +1,96 @@
+"""The exercise of notebook 01 (Your first call): a menu that repeats on a wrong key."""
+
+from __future__ import annotations
+
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish
+
+MENU = "Press 1 for sales or 2 for support."
+
+# Virtual phones the check calls from (447700900000-999 are fictional numbers).
+CALLERS = {"9": "447700900901", "1": "447700900902", "2": "447700900903"}
+
+
+def _grade(ws, exercise: Exercise) -> Result:
+    on_input = ws.server.handlers.get("input")
+    if exercise.untouched(on_input):
+        return Result(NOT_ATTEMPTED, "change on_input in the cell above, run it, then run this check")
+    if ws.sandbox is None:
+        return _grade_live(on_input, exercise)
+    # Three callers at once (on real time they take as long as the menu does): one presses
+    # 9 then 1, the others press 1 or 2.
+    scripts = {
+        "9": [{"await_input": True}, {"press": "9"}, {"await_input": True}, {"press": "1"}],
+        "1": [{"await_input": True}, {"press": "1"}],
+        "2": [{"await_input": True}, {"press": "2"}],
+    }
+    calls = {key: ws.phone(CALLERS[key]).script(script=script).call(ws.number)
+             for key, script in scripts.items()}
+    finish(ws, calls.values(), seconds=45)
+    heard = {key: _talks(ws, CALLERS[key]) for key in calls}
+    asked = {key: int((ws.call_events(uuid)["kind"] == "input").sum()) for key, uuid in calls.items()}
+
+    wrong = heard["9"]
+    if heard["9"].count(MENU) < 2:
+        return Result(INCORRECT, f"a caller who pressed 9 heard {_quote(wrong)}: the menu was not "
+                                 "repeated. For keys other than 1 and 2, return the menu's Talk "
+                                 "and Input again (ex1.hint() helps).")
+    if asked["9"] < 2:
+        return Result(INCORRECT, f"a caller who pressed 9 heard the menu again ({_quote(wrong)}) "
+                                 "but was never asked for a key again: return the Input action "
+                                 "too, not only the Talk.")
+    for key in ("1", "2"):
+        if heard[key].count(MENU) > 1:
+            return Result(INCORRECT, f"a caller who pressed {key} heard {_quote(heard[key])}: "
+                                     f"only keys other than 1 and 2 should repeat the menu.")
+    if not any("sales" in text for text in heard["9"][2:]):
+        return Result(INCORRECT, f"a caller who pressed 9, then 1, heard {_quote(wrong)}: after "
+                                 "the repeated menu, pressing 1 should still reach sales.")
+    return Result(CORRECT, exercise.correct)
+
+
+def _grade_live(on_input, exercise: Exercise) -> Result:
+    """Live mode has no virtual phones to call you with: run on_input with made-up input
+    events instead, and look at the NCCO it returns (call your number to hear it)."""
+    live = "(live mode: the check ran your on_input with made-up key presses, as it cannot call you) "
+    actions = {}
+    for key in ("9", "1", "2"):
+        ncco = on_input({"dtmf": {"digits": key, "timed_out": False}, "uuid": "check", "speech": {}})
+        ncco = ncco if isinstance(ncco, (list, tuple)) else [ncco]
+        actions[key] = [getattr(a, "action", None) or (a.get("action") if isinstance(a, dict) else None)
+                        for a in ncco]
+    if "input" not in actions["9"]:
+        return Result(INCORRECT, f"{live}for key 9 on_input returned {actions['9']}: return the "
+                                 "menu's Talk and Input.")
+    if "input" in actions["1"] or "input" in actions["2"]:
+        return Result(INCORRECT, f"{live}keys 1 and 2 got the menu again: only other keys should.")
+    return Result(CORRECT, f"{live}{exercise.correct}")
+
+
+def _talks(ws, number: str) -> list[str]:
+    return [entry["text"] for entry in ws.phone(number).heard() if entry["kind"] == "talk"]
+
+
+def _quote(texts: list[str]) -> str:
+    shown = " / ".join(f'"{text}"' for text in texts[:4]) or "nothing"
+    return shown + (f" / ... ({len(texts)} in all)" if len(texts) > 4 else "")
+
+
+repeat_menu = Exercise(
+    "repeat_menu",
+    _grade,
+    starter='''
+        @ws.on_input
+        def on_input(event):
+            digit = event["dtmf"]["digits"]
+            team = {"1": "sales", "2": "support"}.get(digit, "nobody")
+            # Your code here: for any other key, repeat the menu
+            return [Talk(text=f"You pressed {digit}. Connecting you to {team}.")]
+    ''',
+    hints=[
+        "Look at the digit first: if it is not \"1\" or \"2\", return early with the menu.",
+        "The menu is the list your answer handler returns: the same Talk and the same Input. "
+        "Returning it from on_input makes the platform speak it and wait for a key again.",
+    ],
+    correct="a caller who pressed 9 heard the menu again and chose again; callers who "
+            "pressed 1 and 2 were put through at once.",
+)
