@@ -1,6 +1,6 @@
 """Execute a workshop notebook and keep only the outputs that teach.
 
-    .venv/bin/python tests/keep_teaching_outputs.py notebooks/01_first_call.ipynb
+    .venv/bin/python tests/keep_teaching_outputs.py notebooks/04_user_input.ipynb
 
 Cells marked `# NBVAL_CHECK_OUTPUT` keep their output and execution count, which
 nbval then checks in `make test`; every other output and execution count is removed, so

@@ -29,7 +29,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 TOKEN = "browser-test-token"
-NOTEBOOK = "03_widgets.ipynb"
+NOTEBOOK = "05_widgets.ipynb"
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
 #: JupyterLab user settings for the isolated server: no news toast, no kernel dialog,

@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from vonage_voice import Dtmf, Input, Talk
+from vonage_voice import CreateCallRequest, Dtmf, Input, Phone, Talk, ToPhone
 
 import workshop_helpers as wh
 from workshop_helpers.exercises import SOLUTIONS
-from workshop_helpers.exercises.first_call import repeat_menu
+from workshop_helpers.exercises.make_a_call import send_code
+from workshop_helpers.exercises.receive_a_call import say_number
+from workshop_helpers.exercises.user_input import repeat_menu, two_levels
 from workshop_helpers.exercises.solved import solve
 
 MENU_CELL = '''
@@ -32,11 +34,15 @@ def ws():
     wh.stop()
 
 
-def run_cell(ws, tmp_path, source: str) -> None:
-    """Run code as a notebook cell would (from a file, so its source can be read back)."""
+def run_cell(ws, tmp_path, source: str) -> dict:
+    """Run code as a notebook cell would (from a file, so its source can be read back);
+    return its variables, as the notebook's would be."""
     path = tmp_path / f"cell{len(list(tmp_path.glob('cell*.py')))}.py"
     path.write_text(source)
-    exec(compile(source, str(path), "exec"), {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf})
+    names = {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf,
+             "CreateCallRequest": CreateCallRequest, "Phone": Phone, "ToPhone": ToPhone}
+    exec(compile(source, str(path), "exec"), names)
+    return names
 
 
 def verdict(capsys, exercise=repeat_menu) -> str:
@@ -133,12 +139,25 @@ def test_hints_are_graded_and_the_solution_is_shown_not_run(ws, capsys):
     assert ws.server.handlers == before  # shown, not run
 
 
-def test_the_solved_notebook_has_the_solution_and_expects_correct():
-    notebook = json.loads(Path("notebooks/01_first_call.ipynb").read_text())
-    assert solve(notebook) == 1
-    cells = {c["metadata"]["exercise"]["role"]: c for c in notebook["cells"] if "exercise" in c.get("metadata", {})}
-    assert cells["starter"]["source"] == (SOLUTIONS / "repeat_menu.py").read_text().strip()
-    assert cells["check"]["outputs"][0]["text"] == f"Correct: {repeat_menu.correct}\n"
+def test_solving_puts_each_solution_in_its_starter_cell_and_expects_correct():
+    from workshop_helpers.exercises.solved import exercise
+    solved = {}
+    for path in sorted(Path("notebooks").glob("*.ipynb")):
+        notebook = json.loads(path.read_text())
+        count = solve(notebook)
+        marked = [c for c in notebook["cells"] if "exercise" in c.get("metadata", {})]
+        assert len(marked) == 2 * count, path  # a starter and a check for each
+        for cell in marked:
+            found = exercise(cell["metadata"]["exercise"]["name"])
+            if cell["metadata"]["exercise"]["role"] == "starter":
+                assert cell["source"] == (SOLUTIONS / f"{found.name}.py").read_text().strip()
+                solved[path.name] = solved.get(path.name, []) + [found.name]
+            else:
+                assert cell["outputs"][0]["text"] == f"Correct: {found.correct}\n"
+    assert solved == {"02_make_a_call.ipynb": ["send_code"], "03_receive_a_call.ipynb": ["say_number"],
+                      "04_user_input.ipynb": ["repeat_menu", "two_levels"]}
+    # Every solution file belongs to an exercise in a notebook.
+    assert sorted(p.stem for p in SOLUTIONS.glob("*.py")) == sorted(sum(solved.values(), []))
 
 
 class LiveWorkshop:
@@ -165,7 +184,99 @@ class LiveWorkshop:
 def test_in_live_mode_the_check_runs_on_input_with_made_up_keys_and_says_so(tmp_path, code, outcome):
     live = LiveWorkshop()
     run_cell(live, tmp_path, code)
-    result = repeat_menu._grade(live, repeat_menu)
+    result = repeat_menu._grade(live, repeat_menu, {})
     assert result.outcome == outcome
     if outcome != "Not attempted":
         assert result.message.startswith("(live mode: the check ran your on_input with made-up key presses")
+
+
+# -- notebook 02: send_code ---------------------------------------------------------------------
+def test_send_code_solution_is_correct(ws, tmp_path, capsys):
+    names = run_cell(ws, tmp_path, (SOLUTIONS / "send_code.py").read_text())
+    send_code.check(names)
+    assert capsys.readouterr().out == f"Correct: {send_code.correct}\n"
+
+
+def test_send_code_starter_is_not_attempted(ws, tmp_path, capsys):
+    send_code.check(run_cell(ws, tmp_path, send_code.starter))
+    assert capsys.readouterr().out.startswith("Not attempted: write send_code in the cell above")
+
+
+@pytest.mark.parametrize("body, said", [
+    ('''    ws.client.voice.create_call(CreateCallRequest(to=[ToPhone(number=number)], from_=Phone(number=ws.number),
+        ncco=[Talk(text="Your code is 1 2 3 4")]))''',
+     "Incorrect: send_code returned None: return the new call's uuid"),
+    ('''    return ws.client.voice.create_call(CreateCallRequest(to=[ToPhone(number="447700900000")],
+        from_=Phone(number=ws.number), ncco=[Talk(text="Your code is 1 2 3 4")])).uuid''',
+     "Incorrect: the call went to 447700900000, not to the number send_code was given (447700900905)"),
+    ('''    return ws.client.voice.create_call(CreateCallRequest(to=[ToPhone(number=number)],
+        from_=Phone(number=ws.number), ncco=[Talk(text="Your code is ready")])).uuid''',
+     'Incorrect: the phone answered and heard "Your code is ready": it should hear "Your code is 1 2 3 4"'),
+])
+def test_send_code_mistakes_are_incorrect_with_what_the_call_did(ws, tmp_path, capsys, body, said):
+    send_code.check(run_cell(ws, tmp_path, f"def send_code(number):\n{body}\n"))
+    assert capsys.readouterr().out.startswith(said)
+
+
+# -- notebook 03: say_number --------------------------------------------------------------------
+def test_say_number_solution_is_correct(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, (SOLUTIONS / "say_number.py").read_text())
+    say_number.check({})
+    assert capsys.readouterr().out == f"Correct: {say_number.correct}\n"
+
+
+def test_say_number_starter_is_not_attempted(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, say_number.starter)
+    say_number.check({})
+    assert capsys.readouterr().out.startswith("Not attempted: change the answer handler")
+
+
+@pytest.mark.parametrize("text, said", [
+    ('"Hello 447700900911"', 'Incorrect: a caller from 447700900922 heard "Hello 447700900911": the greeting should have their number in it'),
+    ('f"Hello {call[\'to\']}"', 'Incorrect: a caller from 447700900911 heard "Hello 447700900100"'),
+])
+def test_say_number_mistakes_are_incorrect_with_what_the_caller_heard(ws, tmp_path, capsys, text, said):
+    run_cell(ws, tmp_path, f"@ws.answer\ndef answer(call):\n    return [Talk(text={text})]\n")
+    say_number.check({})
+    assert capsys.readouterr().out.startswith(said)
+
+
+# -- notebook 04: two_levels ---------------------------------------------------------------------
+def test_two_levels_solution_is_correct(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, MENU_CELL)
+    run_cell(ws, tmp_path, (SOLUTIONS / "two_levels.py").read_text())
+    two_levels.check({})
+    assert capsys.readouterr().out == f"Correct: {two_levels.correct}\n"
+
+
+def test_two_levels_starter_is_not_attempted(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, MENU_CELL)
+    run_cell(ws, tmp_path, two_levels.starter)
+    two_levels.check({})
+    assert capsys.readouterr().out.startswith("Not attempted: write the second menu in on_input")
+
+
+@pytest.mark.parametrize("handler, said", [
+    # No second menu at all: 2 goes straight to "support".
+    ('''@ws.on_input
+def on_input(event):
+    team = {"1": "sales", "2": "support"}.get(event["dtmf"]["digits"], "nobody")
+    return [Talk(text=f"Connecting you to {team}.")]''',
+     'Incorrect: a caller who pressed 2 then 1 heard "Press 1 for sales or 2 for support." / '
+     '"Connecting you to support.": after pressing 2 they should hear "Press 1 for billing'),
+    # The second menu, but no memory of which menu the call is in: 1 is sales again.
+    ('''@ws.on_input
+def on_input(event):
+    digit = event["dtmf"]["digits"]
+    if digit == "2":
+        return [Talk(text="Press 1 for billing or 2 for technical help."),
+                Input(type=["dtmf"], dtmf=Dtmf(maxDigits=1), eventUrl=[ws.webhook_url("input")])]
+    return [Talk(text="Connecting you to sales.")]''',
+     "Incorrect: a caller who pressed 2 then 1 heard"),
+])
+def test_two_levels_mistakes_are_incorrect_with_the_path_that_went_wrong(ws, tmp_path, capsys, handler, said):
+    run_cell(ws, tmp_path, MENU_CELL)
+    run_cell(ws, tmp_path, handler)
+    two_levels.check({})
+    out = capsys.readouterr().out
+    assert out.startswith(said), out

@@ -284,6 +284,8 @@ class Workshop:
     def wait_for(self, uuid: str, status: str = "completed", timeout: float = 60) -> pd.DataFrame:
         """Wait until leg `uuid` reports `status` (a webhook arrived; for `completed`, in
         the sandbox, every webhook of the leg, recordings too); return its events.
+        `completed`, the default, means the call is over: a rejected call ends with its
+        `rejected` event, and has no `completed` one.
 
         On the sandbox's virtual clock, waiting is what moves the call on: it runs ahead
         until the webhook has arrived, and `timeout` is in seconds of call time.
@@ -327,7 +329,11 @@ class Workshop:
     def _reported(self, uuid: str, status: str):
         """A quick check that leg `uuid` has reported `status` (a virtual clock runs it on
         the platform's thread, before each step of time)."""
-        stored = lambda: self.store.has_status(uuid, status)
+        if status == "completed":
+            # The call is over. A rejected call ends there, with no completed event.
+            stored = lambda: self.store.has_status(uuid, "completed") or self.store.has_status(uuid, "rejected")
+        else:
+            stored = lambda: self.store.has_status(uuid, status)
         if self.sandbox is None:
             return stored
         platform = self.sandbox.platform

@@ -1,8 +1,8 @@
 """Exercises graded by what the calls did.
 
-Each exercise is an object a notebook imports (`from workshop_helpers.exercises.first_call
-import repeat_menu as ex1`) with three methods, as learners know them from Kaggle's
-learntools:
+Each exercise is an object a notebook imports (`from workshop_helpers.exercises.user_input
+import repeat_menu as ex1`; one module per notebook) with three methods, as learners know
+them from Kaggle's learntools:
 
 - `ex1.check()` places calls through your workshop with scripted virtual phones, then
   says what they did. Its output starts with one of three words, so a facilitator can
@@ -40,7 +40,8 @@ class Result:
 
 
 class Exercise:
-    """One exercise: `grade(ws, exercise)` drives the calls and returns a Result, saying
+    """One exercise: `grade(ws, exercise, names)` drives the calls (with your functions
+    from `names`, if it needs any) and returns a Result, saying
     `correct` when it is right (always the same words, so a solved notebook can be
     checked); `starter` is the starter cell's code, so that an unchanged cell is Not
     attempted."""
@@ -55,14 +56,15 @@ class Exercise:
     def __repr__(self) -> str:
         return f"<exercise {self.name}: .check(), .hint(), .solution()>"
 
-    def check(self) -> None:
+    def check(self, names: dict | None = None) -> None:
         """Grade what your code does; print the verdict, then anything that went wrong
-        on the calls it placed."""
-        result, told = self.verdict()
+        on the calls it placed. `names` is where your functions are (in a notebook, its
+        own variables)."""
+        result, told = self.verdict(names)
         print(result)
         print(told, end="")
 
-    def verdict(self) -> tuple[Result, str]:
+    def verdict(self, names: dict | None = None) -> tuple[Result, str]:
         """The Result, and what went wrong on the calls the check placed (never raises)."""
         from ..workshop import _running  # the workshop this kernel started
 
@@ -72,7 +74,7 @@ class Exercise:
         told = io.StringIO()
         try:
             with contextlib.redirect_stdout(told):  # said below the verdict, not above it
-                result = self._grade(_running, self)
+                result = self._grade(_running, self, _notebook_names() if names is None else names)
         except Exception as error:  # the check must never stop "Run All"
             result = Result(INCORRECT, f"the check could not finish ({type(error).__name__}: "
                                        f"{error}); see what went wrong below, if anything")
@@ -96,14 +98,16 @@ class Exercise:
             display(Markdown(f"Solution (read it, then write your own):\n\n```python\n{code}\n```"))
 
     def untouched(self, function: Callable | None) -> bool:
-        """Whether `function` is still the starter cell's (comments and spacing aside)."""
+        """Whether `function` is still the starter cell's own (comments and spacing aside)."""
         if function is None:
             return True
         try:
-            source = textwrap.dedent(inspect.getsource(function))
-        except (OSError, TypeError):
+            yours = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+        except (OSError, TypeError, SyntaxError, IndexError):
             return False
-        return _shape(source) == _shape(self.starter)
+        starters = [node for node in ast.walk(ast.parse(self.starter))
+                    if isinstance(node, ast.FunctionDef) and node.name == function.__name__]
+        return any(ast.dump(node) == ast.dump(yours) for node in starters)
 
 
 def finish(ws, uuids, seconds: float = 60) -> set[str]:
@@ -120,9 +124,9 @@ def finish(ws, uuids, seconds: float = 60) -> set[str]:
     return endless
 
 
-def _shape(source: str) -> str:
-    """Code as Python reads it: comments and layout do not count."""
-    try:
-        return ast.dump(ast.parse(source))
-    except SyntaxError:
-        return source
+def _notebook_names() -> dict:
+    """The notebook's variables, where your functions are."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell.user_ns if shell is not None else {}

@@ -1,4 +1,4 @@
-"""The exercise of notebook 01 (Your first call): a menu that repeats on a wrong key."""
+"""The exercise of notebook 04 (Interact with user input): a menu that repeats on a wrong key."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ MENU = "Press 1 for sales or 2 for support."
 CALLERS = {"9": "447700900901", "1": "447700900902", "2": "447700900903"}
 
 
-def _grade(ws, exercise: Exercise) -> Result:
+def _grade(ws, exercise: Exercise, names: dict) -> Result:
     on_input = ws.server.handlers.get("input")
     if exercise.untouched(on_input):
         return Result(NOT_ATTEMPTED, "change on_input in the cell above, run it, then run this check")
@@ -93,4 +93,64 @@ repeat_menu = Exercise(
     ],
     correct="a caller who pressed 9 heard the menu again and chose again; callers who "
             "pressed 1 and 2 were put through at once.",
+)
+
+
+# -- a two-level menu ----------------------------------------------------------------------------
+SUPPORT_MENU = "Press 1 for billing or 2 for technical help."
+PATHS = {  # keys pressed -> the team the caller should reach
+    ("1",): "sales",
+    ("2", "1"): "billing",
+    ("2", "2"): "technical",
+}
+PATH_CALLERS = {("1",): "447700900941", ("2", "1"): "447700900942", ("2", "2"): "447700900943"}
+
+
+def _grade_two_levels(ws, exercise: Exercise, names: dict) -> Result:
+    on_input = ws.server.handlers.get("input")
+    if exercise.untouched(on_input):
+        return Result(NOT_ATTEMPTED, "write the second menu in on_input above, run it, then run this check")
+    if ws.sandbox is None:
+        return Result(NOT_ATTEMPTED, "live mode: this check needs virtual phones to press keys "
+                                     "through both menus; call your number and try each path.")
+    calls = {}
+    for keys, number in PATH_CALLERS.items():
+        script = []
+        for key in keys:
+            script += [{"await_input": True}, {"press": key}]
+        calls[keys] = ws.phone(number).script(script=script).call(ws.number)
+    finish(ws, calls.values(), seconds=45)
+    for keys, team in PATHS.items():
+        heard = _talks(ws, PATH_CALLERS[keys])
+        pressed = " then ".join(keys)
+        last = heard[-1] if heard else ""
+        if len(keys) == 2 and SUPPORT_MENU not in heard:
+            return Result(INCORRECT, f"a caller who pressed {pressed} heard {_quote(heard)}: after "
+                                     f"pressing 2 they should hear \"{SUPPORT_MENU}\" and be asked again.")
+        if team not in last.lower():
+            return Result(INCORRECT, f"a caller who pressed {pressed} heard {_quote(heard)}: they "
+                                     f"should end with a message naming {team}.")
+    return Result(CORRECT, exercise.correct)
+
+
+two_levels = Exercise(
+    "two_levels",
+    _grade_two_levels,
+    starter='''
+        menus = {}  # which menu each call is in, by its uuid
+
+        @ws.on_input
+        def on_input(event):
+            digit = event["dtmf"]["digits"]
+            # Your code here: 2 in the first menu leads to a second menu
+            team = {"1": "sales", "2": "support"}.get(digit, "nobody")
+            return [Talk(text=f"Connecting you to {team}.")]
+    ''',
+    hints=[
+        "Keep which menu a call is in: menus[event[\"uuid\"]] = \"support\" when you send "
+        "the second menu, and look it up when the next key arrives.",
+        "The second menu is a Talk with \"" + SUPPORT_MENU + "\" and an Input, just like the "
+        "first; in it, 1 is billing and 2 is technical help.",
+    ],
+    correct="callers who pressed 1, 2 then 1, and 2 then 2 reached sales, billing and technical help.",
 )

@@ -1,0 +1,56 @@
+"""The exercise of notebook 03 (Receive a call): greet each caller by their number."""
+
+from __future__ import annotations
+
+import re
+
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish
+
+#: Two virtual phones call in: a greeting hard-coded for one is wrong for the other.
+CALLERS = ("447700900911", "447700900922")
+
+
+def _grade(ws, exercise: Exercise, names: dict) -> Result:
+    answer = ws.server.handlers.get("answer")
+    if exercise.untouched(answer):
+        return Result(NOT_ATTEMPTED, "change the answer handler in the cell above, run it, then run this check")
+    if ws.sandbox is None:
+        return _grade_live(answer, exercise)
+    calls = {number: ws.phone(number).call(ws.number) for number in CALLERS}
+    finish(ws, calls.values())
+    for number, uuid in calls.items():
+        heard = [e["text"] for e in ws.sandbox.transcript(uuid) if e["who"] == "platform" and e["kind"] == "talk"]
+        said = " / ".join(f'"{text}"' for text in heard) or "nothing"
+        if not any(number in re.sub(r"\D", "", text) for text in heard):
+            return Result(INCORRECT, f"a caller from {number} heard {said}: the greeting should "
+                                     "have their number in it (it is call['from']).")
+    return Result(CORRECT, exercise.correct)
+
+
+def _grade_live(answer, exercise: Exercise) -> Result:
+    live = "(live mode: the check ran your answer handler with made-up calls, as it cannot call you) "
+    for number in CALLERS:
+        ncco = answer({"from": number, "to": "447700900100", "uuid": "check",
+                       "conversation_uuid": "CON-check", "endpoint_type": "phone"})
+        ncco = ncco if isinstance(ncco, (list, tuple)) else [ncco]
+        texts = [getattr(a, "text", None) or (a.get("text") if isinstance(a, dict) else None) or "" for a in ncco]
+        if not any(number in re.sub(r"\D", "", text) for text in texts):
+            return Result(INCORRECT, f"{live}a call from {number} got {texts}: put call['from'] in the Talk.")
+    return Result(CORRECT, f"{live}{exercise.correct}")
+
+
+say_number = Exercise(
+    "say_number",
+    _grade,
+    starter='''
+        @ws.answer
+        def answer(call):
+            # Your code here: greet the caller by their number
+            return [Talk(text="Hello, thanks for calling.")]
+    ''',
+    hints=[
+        "The call's details are a dict: call[\"from\"] is the caller's number.",
+        "An f-string puts it in the text: Talk(text=f\"Hello {call['from']}\").",
+    ],
+    correct="two callers each heard their own number in the greeting.",
+)
