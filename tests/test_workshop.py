@@ -12,7 +12,7 @@ import jwt
 import pandas as pd
 import pytest
 import requests
-from vonage_voice import Dtmf, Input, Talk
+from vonage_voice import CreateCallRequest, Dtmf, Input, Phone, Talk, ToPhone
 
 import workshop_helpers as wh
 from conftest import wait_until
@@ -458,3 +458,10 @@ def test_waiting_for_completed_waits_for_every_webhook_of_the_call_recordings_to
     uuid = ws.phone("447700900131").call(ws.number)
     ws.wait_for(uuid)
     assert len(ws.recordings) == 1
+
+
+def test_waiting_for_a_rejected_call_ends_at_rejected_which_no_completed_event_follows(ws):
+    placed = ws.client.voice.create_call(CreateCallRequest(
+        to=[ToPhone(number="447700900003")], from_=Phone(number=ws.number), ncco=[Talk(text="Never heard")]))
+    events = ws.wait_for(placed.uuid, timeout=30)
+    assert list(events["status"]) == ["started", "rejected"]
