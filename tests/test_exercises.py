@@ -116,9 +116,26 @@ def on_input(event):
     return [Talk(text=digit)]
 ''')
     said = verdict(capsys)
-    assert said.startswith("Incorrect: ")
-    assert said.index("Incorrect") < said.index("- your on_input handler raised KeyError: 'digit'")
+    assert said.startswith("Incorrect: your on_input handler raised KeyError: 'digit' (more below)\n"
+                           "Problems on the calls the check placed:\n")
+    assert said.count("- your on_input handler raised KeyError: 'digit'") == 1  # once for three calls
     assert 'line 4: digit = event["dtmf"]["digit"]' in said
+
+
+def test_keys_compared_as_numbers_are_incorrect_and_told_that_keys_arrive_as_text(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, MENU_CELL)
+    run_cell(ws, tmp_path, (SOLUTIONS / "repeat_menu.py").read_text().replace('("1", "2")', "(1, 2)"))
+    said = verdict(capsys)
+    assert said.startswith("Incorrect: a caller who pressed 1 heard")
+    assert 'keys arrive as text: compare with "1", not 1' in said
+
+
+def test_a_skipped_menu_cell_is_named_before_any_call_is_placed(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, "@ws.answer\ndef answer(call):\n    return [Talk(text='Which team?')]\n")
+    run_cell(ws, tmp_path, (SOLUTIONS / "repeat_menu.py").read_text())
+    assert verdict(capsys).startswith('Incorrect: your answer handler says "Which team?", not the menu: '
+                                      'run the cell with the menu\'s answer handler')
+    assert ws.calls.empty
 
 
 def test_a_check_without_a_running_workshop_says_so_and_never_raises(capsys):

@@ -60,8 +60,9 @@ def test_an_ncco_with_a_misspelt_field_says_which_field_and_why(ws, capsys):
     said = capsys.readouterr().out
     assert "- your answer handler returned an NCCO the platform would refuse: Invalid NCCO. " \
            "ncco[0].text: Field required" in said
-    # Then what the platform did about it, after the cause.
-    assert said.index("would refuse") < said.index("the platform reported an error: Syntax error in NCCO")
+    # Then what the platform did about it, after the cause, in one plain line.
+    assert said.index("would refuse") < said.index("- so the platform could not go on with the call, and ended it")
+    assert "Syntax error" not in said and "fallback" not in said
 
 
 def test_an_answer_handler_that_forgets_return_is_told_plainly(ws, capsys):
@@ -137,3 +138,22 @@ def test_nothing_is_printed_from_the_background_thread(ws, capsys):
     assert capsys.readouterr().out == ""
     ws.wait_for(uuid)
     assert "your answer handler raised RuntimeError: boom" in capsys.readouterr().out
+
+
+def test_an_input_without_an_event_url_is_told_its_keys_went_to_the_event_webhook(ws, capsys):
+    @ws.answer
+    def answer(call):
+        return [Talk(text="Press a key"), Input(type=["dtmf"], dtmf=Dtmf(maxDigits=1))]
+
+    ws.wait_for(press_one(ws))
+    assert "- an input's result (the keys or speech) went to your event webhook, not to on_input: " \
+           "give the Input an eventUrl=[ws.webhook_url(\"input\")]" in capsys.readouterr().out
+
+
+def test_an_answer_webhook_nobody_answers_is_named_with_its_address(ws, capsys):
+    ws.sandbox.application.set_webhooks(answer_url="http://localhost:1/answer")  # nothing listens
+    ws.sandbox.application.set_webhooks(fallback_answer_url=None)
+    uuid = ws.phone(CALLER).call(ws.number)
+    ws.wait_for(uuid)
+    said = capsys.readouterr().out
+    assert "- the platform's answer webhook to http://localhost:1/answer failed: " in said

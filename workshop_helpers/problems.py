@@ -63,8 +63,8 @@ def ncco_refused(kind: str, error: Exception) -> str:
 def problems(events: pd.DataFrame, deliveries: list[dict] = ()) -> list[str]:
     """What went wrong on one call: its events (from the store, oldest first) and, in
     the sandbox, what the platform saw of each webhook it sent (`sandbox.webhooks(uuid)`).
-    Causes come first (your handlers, webhooks that failed), then what the platform
-    reported because of them."""
+    Causes come first (your handlers, webhooks that failed); what the platform did about
+    them follows in one plain line, with its own words only when no cause is known."""
     causes, reported = [], []
     for _, row in events.iterrows():
         if isinstance(row["handler_error"], str):
@@ -73,6 +73,9 @@ def problems(events: pd.DataFrame, deliveries: list[dict] = ()) -> list[str]:
         if row["kind"] == "event" and payload.get("reason") and not payload.get("status"):
             detail = f" ({payload['detail']})" if payload.get("detail") else ""
             reported.append(f"the platform reported an error: {payload['reason']}{detail}")
+        elif row["kind"] == "event" and ("dtmf" in payload or "speech" in payload):
+            causes.append("an input's result (the keys or speech) went to your event webhook, "
+                          "not to on_input: give the Input an eventUrl=[ws.webhook_url(\"input\")]")
     for delivery in deliveries:
         failed = delivery.get("error")
         status = delivery.get("status_code")
@@ -80,11 +83,14 @@ def problems(events: pd.DataFrame, deliveries: list[dict] = ()) -> list[str]:
             causes.append(f"the platform's {delivery['kind']} webhook to {delivery['url']} failed: {failed}")
         elif status is not None and status >= 400 and status != 500:  # a 500 is a handler's, above
             causes.append(f"the platform's {delivery['kind']} webhook to {delivery['url']} got HTTP {status}")
+    if causes and reported:
+        reported = ["so the platform could not go on with the call, and ended it"]
     return causes + reported
 
 
-def report(uuid: str, found: list[str]) -> str:
-    lines = [f"Problems on call {uuid}:"]
+def report(found: list[str], on: str) -> str:
+    """The problems `found` on `on` ("call <uuid>", say), one line each."""
+    lines = [f"Problems on {on}:"]
     lines += [f"- {problem}" for problem in found]
     lines.append("(ws.show_logs() has the whole tracebacks; ws.call_events(uuid) every webhook of the call)")
     return "\n".join(lines)

@@ -281,7 +281,8 @@ class Workshop:
         self._require_running()
         return for_call(self.store.events(), uuid)
 
-    def wait_for(self, uuid: str, status: str = "completed", timeout: float = 60) -> pd.DataFrame:
+    def wait_for(self, uuid: str, status: str = "completed", timeout: float = 60,
+                 tell: bool = True) -> pd.DataFrame:
         """Wait until leg `uuid` reports `status` (a webhook arrived; for `completed`, in
         the sandbox, every webhook of the leg, recordings too); return its events.
         `completed`, the default, means the call is over: a rejected call ends with its
@@ -293,23 +294,25 @@ class Workshop:
         self._require_running()
         check_status(status)
         reached = self._reached(uuid, status, timeout)
-        self.tell_problems(uuid)
+        if tell:  # (an exercise's check says them itself, once for all its calls)
+            self.tell_problems(uuid)
         if not reached:
             raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s "
                                "(pass a longer timeout for a longer call); see ws.events")
         events = self.store.events()
         return events[(events["uuid"] == uuid) & events["verified"]].reset_index(drop=True)
 
-    def tell_problems(self, uuid: str) -> list[str]:
+    def tell_problems(self, uuid: str, quiet: bool = False) -> list[str]:
         """Print, under the cell that waited, what went wrong on call `uuid` that has not
         been said yet (a handler that raised or returned no NCCO, an NCCO refused, a
-        webhook that failed, the platform's error events); return all of it."""
+        webhook that failed, the platform's error events); return all of it. `quiet`
+        only returns it (and counts it as said)."""
         deliveries = self.sandbox.webhooks(uuid) if self.sandbox is not None else []
         found = problems.problems(for_call(self.store.events(), uuid), deliveries)
         new = [problem for problem in found if (uuid, problem) not in self._told]
         self._told.update((uuid, problem) for problem in new)
-        if new:
-            print(problems.report(uuid, new))
+        if new and not quiet:
+            print(problems.report(new, f"call {uuid}"))
         return found
 
     def _reached(self, uuid: str, status: str, timeout: float) -> bool:

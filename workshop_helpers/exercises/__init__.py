@@ -20,9 +20,12 @@ import contextlib
 import inspect
 import io
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from .. import problems
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "Correct", "Incorrect", "Not attempted"
 
@@ -110,18 +113,46 @@ class Exercise:
         return any(ast.dump(node) == ast.dump(yours) for node in starters)
 
 
-def finish(ws, uuids, seconds: float = 60) -> set[str]:
-    """Wait for each call to complete; hang up any still going after `seconds` of call
-    time (a menu that repeats forever, say) and return those."""
+def finish(ws, uuids, seconds: float = 30) -> "Calls":
+    """Wait for the check's calls to complete, all within `seconds` of call time; hang up
+    any still going then (a menu that repeats forever, say). Say what went wrong on
+    them once, under the verdict, and give it back for the verdict to lead with."""
+    uuids = list(uuids)
     endless = set()
+    clock = ws.sandbox.clock if ws.sandbox is not None else None
+    deadline = time.monotonic() + (clock.real_seconds(seconds) if clock and not clock.virtual else seconds)
     for uuid in uuids:
+        # On a virtual clock the time-out is call time, which costs nothing; on the real
+        # clock the calls run side by side, so they share one deadline.
+        left = seconds if clock is not None and clock.virtual else max(deadline - time.monotonic(), 1)
         try:
-            ws.wait_for(uuid, timeout=seconds)
+            ws.wait_for(uuid, timeout=left, tell=False)
         except TimeoutError:
             endless.add(uuid)
             ws.client.voice.hangup(uuid)
-            ws.wait_for(uuid, timeout=30)
-    return endless
+            ws.wait_for(uuid, timeout=30, tell=False)
+    found = []
+    for uuid in uuids:
+        found += [p for p in ws.tell_problems(uuid, quiet=True) if p not in found]
+    if found:
+        print(problems.report(found, "the calls the check placed"))
+    return Calls(endless, found)
+
+
+@dataclass
+class Calls:
+    """What `finish` found: the calls it had to hang up, and what went wrong on them."""
+
+    endless: set
+    problems: list
+
+    def handler_failure(self) -> Result | None:
+        """Incorrect, led by the first failure of your code, if there was one: the cause
+        comes before what the callers heard because of it."""
+        for problem in self.problems:
+            if problem.startswith("your "):
+                return Result(INCORRECT, f"{problem.splitlines()[0]} (more below)")
+        return None
 
 
 def _notebook_names() -> dict:

@@ -22,7 +22,9 @@ def _grade(ws, exercise: Exercise, names: dict) -> Result:
     if not isinstance(uuid, str):
         return Result(INCORRECT, f"send_code returned {uuid!r}: return the new call's uuid "
                                  "(create_call's answer has it: response.uuid).")
-    finish(ws, [uuid])
+    failed = finish(ws, [uuid]).handler_failure()
+    if failed:
+        return failed
     call = ws.sandbox.call(uuid)
     if call["to"].get("number") != LISTENER:
         return Result(INCORRECT, f"the call went to {call['to'].get('number')}, not to the number "

@@ -17,7 +17,9 @@ def _grade(ws, exercise: Exercise, names: dict) -> Result:
     if ws.sandbox is None:
         return _grade_live(answer, exercise)
     calls = {number: ws.phone(number).call(ws.number) for number in CALLERS}
-    finish(ws, calls.values())
+    failed = finish(ws, calls.values()).handler_failure()
+    if failed:
+        return failed
     for number, uuid in calls.items():
         heard = [e["text"] for e in ws.sandbox.transcript(uuid) if e["who"] == "platform" and e["kind"] == "talk"]
         said = " / ".join(f'"{text}"' for text in heard) or "nothing"

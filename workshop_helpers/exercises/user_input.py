@@ -16,6 +16,9 @@ def _grade(ws, exercise: Exercise, names: dict) -> Result:
         return Result(NOT_ATTEMPTED, "change on_input in the cell above, run it, then run this check")
     if ws.sandbox is None:
         return _grade_live(on_input, exercise)
+    wrong_answer = _not_the_menu(ws)
+    if wrong_answer:
+        return wrong_answer
     # Three callers at once (on real time they take as long as the menu does): one presses
     # 9 then 1, the others press 1 or 2.
     scripts = {
@@ -25,7 +28,9 @@ def _grade(ws, exercise: Exercise, names: dict) -> Result:
     }
     calls = {key: ws.phone(CALLERS[key]).script(script=script).call(ws.number)
              for key, script in scripts.items()}
-    finish(ws, calls.values(), seconds=45)
+    failed = finish(ws, calls.values()).handler_failure()
+    if failed:
+        return failed
     heard = {key: _talks(ws, CALLERS[key]) for key in calls}
     asked = {key: int((ws.call_events(uuid)["kind"] == "input").sum()) for key, uuid in calls.items()}
 
@@ -41,7 +46,8 @@ def _grade(ws, exercise: Exercise, names: dict) -> Result:
     for key in ("1", "2"):
         if heard[key].count(MENU) > 1:
             return Result(INCORRECT, f"a caller who pressed {key} heard {_quote(heard[key])}: "
-                                     f"only keys other than 1 and 2 should repeat the menu.")
+                                     f"only keys other than 1 and 2 should repeat the menu (keys "
+                                     f"arrive as text: compare with \"{key}\", not {key}).")
     if not any("sales" in text for text in heard["9"][2:]):
         return Result(INCORRECT, f"a caller who pressed 9, then 1, heard {_quote(wrong)}: after "
                                  "the repeated menu, pressing 1 should still reach sales.")
@@ -64,6 +70,23 @@ def _grade_live(on_input, exercise: Exercise) -> Result:
     if "input" in actions["1"] or "input" in actions["2"]:
         return Result(INCORRECT, f"{live}keys 1 and 2 got the menu again: only other keys should.")
     return Result(CORRECT, f"{live}{exercise.correct}")
+
+
+def _not_the_menu(ws) -> Result | None:
+    """Incorrect if the answer handler is not the menu (a cell above was skipped, or a
+    later one replaced it): the check's callers need the menu to press anything."""
+    answer = ws.server.handlers.get("answer")
+    try:
+        ncco = answer({"from": CALLERS["1"], "to": ws.number, "uuid": "check"}) if answer else None
+    except Exception:
+        return None  # the calls will show what goes wrong
+    texts = [getattr(a, "text", None) or (a.get("text") if isinstance(a, dict) else None)
+             for a in (ncco if isinstance(ncco, (list, tuple)) else [ncco])]
+    if MENU not in texts:
+        said = " / ".join(f'"{t}"' for t in texts if t) or "no menu"
+        return Result(INCORRECT, f"your answer handler says {said}, not the menu: run the cell "
+                                 "with the menu's answer handler (above the exercise) first.")
+    return None
 
 
 def _talks(ws, number: str) -> list[str]:
@@ -113,13 +136,18 @@ def _grade_two_levels(ws, exercise: Exercise, names: dict) -> Result:
     if ws.sandbox is None:
         return Result(NOT_ATTEMPTED, "live mode: this check needs virtual phones to press keys "
                                      "through both menus; call your number and try each path.")
+    wrong_answer = _not_the_menu(ws)
+    if wrong_answer:
+        return wrong_answer
     calls = {}
     for keys, number in PATH_CALLERS.items():
         script = []
         for key in keys:
             script += [{"await_input": True}, {"press": key}]
         calls[keys] = ws.phone(number).script(script=script).call(ws.number)
-    finish(ws, calls.values(), seconds=45)
+    failed = finish(ws, calls.values()).handler_failure()
+    if failed:
+        return failed
     for keys, team in PATHS.items():
         heard = _talks(ws, PATH_CALLERS[keys])
         pressed = " then ".join(keys)
