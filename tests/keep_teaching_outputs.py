@@ -22,6 +22,7 @@ def main(path: str) -> None:
     os.environ.setdefault("VOICE_WORKSHOP_HOME", tempfile.mkdtemp())
     ExecutePreprocessor(timeout=300).preprocess(notebook, {"metadata": {"path": os.path.dirname(path)}})
     for cell in notebook.cells:
+        cell.metadata.pop("execution", None)  # when each cell ran: noise in a diff
         if cell.cell_type != "code":
             continue
         if not cell.source.startswith(MARK):  # (checked cells keep their count: nbval skips "unrun" ones)
