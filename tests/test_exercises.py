@@ -297,3 +297,16 @@ def test_two_levels_mistakes_are_incorrect_with_the_path_that_went_wrong(ws, tmp
     two_levels.check({})
     out = capsys.readouterr().out
     assert out.startswith(said), out
+
+
+def test_each_notebook_starter_cell_is_the_starter_its_check_knows():
+    """The starter is written in the notebook and in the exercise (for Not attempted):
+    they must stay the same code."""
+    import ast
+    from workshop_helpers.exercises.solved import exercise
+    for path in sorted(Path("notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            marker = cell.get("metadata", {}).get("exercise")
+            if marker and marker["role"] == "starter":
+                found = exercise(marker["name"])
+                assert ast.dump(ast.parse("".join(cell["source"]))) == ast.dump(ast.parse(found.starter)), path
