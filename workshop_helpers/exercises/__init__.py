@@ -155,6 +155,14 @@ class Calls:
         return None
 
 
+def fields(ncco, name: str) -> list:
+    """One field of each action a handler returned (a list, or a single action; models
+    or dicts): what live-mode checks read, since they cannot listen to a call."""
+    actions = ncco if isinstance(ncco, (list, tuple)) else [ncco]
+    return [getattr(action, name, None) or (action.get(name) if isinstance(action, dict) else None)
+            for action in actions]
+
+
 def _notebook_names() -> dict:
     """The notebook's variables, where your functions are."""
     from IPython import get_ipython

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, fields, finish
 
 #: Two virtual phones call in: a greeting hard-coded for one is wrong for the other.
 CALLERS = ("447700900911", "447700900922")
@@ -34,8 +34,7 @@ def _grade_live(answer, exercise: Exercise) -> Result:
     for number in CALLERS:
         ncco = answer({"from": number, "to": "447700900100", "uuid": "check",
                        "conversation_uuid": "CON-check", "endpoint_type": "phone"})
-        ncco = ncco if isinstance(ncco, (list, tuple)) else [ncco]
-        texts = [getattr(a, "text", None) or (a.get("text") if isinstance(a, dict) else None) or "" for a in ncco]
+        texts = [text or "" for text in fields(ncco, "text")]
         if not any(number in re.sub(r"\D", "", text) for text in texts):
             return Result(INCORRECT, f"{live}a call from {number} got {texts}: put call['from'] in the Talk.")
     return Result(CORRECT, f"{live}{exercise.correct}")

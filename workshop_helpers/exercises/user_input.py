@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, fields, finish
 
 MENU = "Press 1 for sales or 2 for support."
 
@@ -61,9 +61,7 @@ def _grade_live(on_input, exercise: Exercise) -> Result:
     actions = {}
     for key in ("9", "1", "2"):
         ncco = on_input({"dtmf": {"digits": key, "timed_out": False}, "uuid": "check", "speech": {}})
-        ncco = ncco if isinstance(ncco, (list, tuple)) else [ncco]
-        actions[key] = [getattr(a, "action", None) or (a.get("action") if isinstance(a, dict) else None)
-                        for a in ncco]
+        actions[key] = fields(ncco, "action")
     if "input" not in actions["9"]:
         return Result(INCORRECT, f"{live}for key 9 on_input returned {actions['9']}: return the "
                                  "menu's Talk and Input.")
@@ -80,8 +78,7 @@ def _not_the_menu(ws) -> Result | None:
         ncco = answer({"from": CALLERS["1"], "to": ws.number, "uuid": "check"}) if answer else None
     except Exception:
         return None  # the calls will show what goes wrong
-    texts = [getattr(a, "text", None) or (a.get("text") if isinstance(a, dict) else None)
-             for a in (ncco if isinstance(ncco, (list, tuple)) else [ncco])]
+    texts = fields(ncco, "text")
     if MENU not in texts:
         said = " / ".join(f'"{t}"' for t in texts if t) or "no menu"
         return Result(INCORRECT, f"your answer handler says {said}, not the menu: run the cell "
