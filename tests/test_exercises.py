@@ -122,6 +122,14 @@ def on_input(event):
     assert 'line 4: digit = event["dtmf"]["digit"]' in said
 
 
+def test_an_input_without_an_event_url_leads_the_verdict(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, MENU_CELL)
+    run_cell(ws, tmp_path, (SOLUTIONS / "repeat_menu.py").read_text().replace(
+        ', eventUrl=[ws.webhook_url("input")]', ""))
+    assert verdict(capsys).startswith("Incorrect: an input's result (the keys or speech) went to your "
+                                      "event webhook, not to on_input")
+
+
 def test_keys_compared_as_numbers_are_incorrect_and_told_that_keys_arrive_as_text(ws, tmp_path, capsys):
     run_cell(ws, tmp_path, MENU_CELL)
     run_cell(ws, tmp_path, (SOLUTIONS / "repeat_menu.py").read_text().replace('("1", "2")', "(1, 2)"))
@@ -290,6 +298,13 @@ def on_input(event):
                 Input(type=["dtmf"], dtmf=Dtmf(maxDigits=1), eventUrl=[ws.webhook_url("input")])]
     return [Talk(text="Connecting you to sales.")]''',
      "Incorrect: a caller who pressed 2 then 1 heard"),
+    # The second menu with no Input: the caller is never asked again.
+    ((SOLUTIONS / "two_levels.py").read_text().replace(
+        '            Input(type=["dtmf"], dtmf=Dtmf(maxDigits=1), eventUrl=[ws.webhook_url("input")]),\n', ""),
+     "Incorrect: a caller who pressed 2 then 1 heard the second menu but was never asked for a key"),
+    # The menu kept by the caller's number: their next call starts in the second menu.
+    ((SOLUTIONS / "two_levels.py").read_text().replace('event["uuid"]', 'event["from"]'),
+     "Incorrect: a second call from 447700900942 that pressed 1 heard"),
 ])
 def test_two_levels_mistakes_are_incorrect_with_the_path_that_went_wrong(ws, tmp_path, capsys, handler, said):
     run_cell(ws, tmp_path, MENU_CELL)

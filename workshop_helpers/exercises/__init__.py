@@ -146,11 +146,12 @@ class Calls:
     endless: set
     problems: list
 
-    def handler_failure(self) -> Result | None:
-        """Incorrect, led by the first failure of your code, if there was one: the cause
+    def cause(self) -> Result | None:
+        """Incorrect, led by the first thing your code got wrong on these calls (a
+        handler that failed, an input sent to the wrong webhook, ...), if any: the cause
         comes before what the callers heard because of it."""
         for problem in self.problems:
-            if problem.startswith("your "):
+            if not problem.startswith(("so the platform", "the platform reported")):
                 return Result(INCORRECT, f"{problem.splitlines()[0]} (more below)")
         return None
 

@@ -22,7 +22,7 @@ def _grade(ws, exercise: Exercise, names: dict) -> Result:
     if not isinstance(uuid, str):
         return Result(INCORRECT, f"send_code returned {uuid!r}: return the new call's uuid "
                                  "(create_call's answer has it: response.uuid).")
-    failed = finish(ws, [uuid]).handler_failure()
+    failed = finish(ws, [uuid]).cause()
     if failed:
         return failed
     call = ws.sandbox.call(uuid)

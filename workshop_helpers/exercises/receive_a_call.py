@@ -17,7 +17,7 @@ def _grade(ws, exercise: Exercise, names: dict) -> Result:
     if ws.sandbox is None:
         return _grade_live(answer, exercise)
     calls = {number: ws.phone(number).call(ws.number) for number in CALLERS}
-    failed = finish(ws, calls.values()).handler_failure()
+    failed = finish(ws, calls.values()).cause()
     if failed:
         return failed
     for number, uuid in calls.items():

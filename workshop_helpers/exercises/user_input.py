@@ -28,7 +28,7 @@ def _grade(ws, exercise: Exercise, names: dict) -> Result:
     }
     calls = {key: ws.phone(CALLERS[key]).script(script=script).call(ws.number)
              for key, script in scripts.items()}
-    failed = finish(ws, calls.values()).handler_failure()
+    failed = finish(ws, calls.values(), seconds=25).cause()
     if failed:
         return failed
     heard = {key: _talks(ws, CALLERS[key]) for key in calls}
@@ -142,19 +142,35 @@ def _grade_two_levels(ws, exercise: Exercise, names: dict) -> Result:
         for key in keys:
             script += [{"await_input": True}, {"press": key}]
         calls[keys] = ws.phone(number).script(script=script).call(ws.number)
-    failed = finish(ws, calls.values()).handler_failure()
+    failed = finish(ws, calls.values()).cause()
     if failed:
         return failed
     for keys, team in PATHS.items():
-        heard = _talks(ws, PATH_CALLERS[keys])
+        uuid, heard = calls[keys], _talks(ws, PATH_CALLERS[keys])
         pressed = " then ".join(keys)
-        last = heard[-1] if heard else ""
+        asked = int((ws.call_events(uuid)["kind"] == "input").sum())
         if len(keys) == 2 and SUPPORT_MENU not in heard:
             return Result(INCORRECT, f"a caller who pressed {pressed} heard {_quote(heard)}: after "
                                      f"pressing 2 they should hear \"{SUPPORT_MENU}\" and be asked again.")
-        if team not in last.lower():
+        if len(keys) == 2 and asked < 2:
+            return Result(INCORRECT, f"a caller who pressed {pressed} heard the second menu but was "
+                                     "never asked for a key: give the second menu an Input too.")
+        last = heard[-1] if heard else ""
+        if last == SUPPORT_MENU or team not in last.lower():
             return Result(INCORRECT, f"a caller who pressed {pressed} heard {_quote(heard)}: they "
-                                     f"should end with a message naming {team}.")
+                                     f"should end with a message naming {team}"
+                                     + (" (was the second key read as a first-menu key?)." if len(keys) == 2 else "."))
+    # The same caller again: a new call starts in the first menu, whatever the last one did.
+    again_from = PATH_CALLERS[("2", "1")]
+    again = ws.phone(again_from).script(script=[{"await_input": True}, {"press": "1"}]).call(ws.number)
+    failed = finish(ws, [again]).cause()
+    if failed:
+        return failed
+    heard = _talks(ws, again_from)
+    if not heard or "sales" not in heard[-1].lower():
+        return Result(INCORRECT, f"a second call from {again_from} that pressed 1 heard {_quote(heard)}: "
+                                 "it started in the second menu. Keep the menu by the call's "
+                                 "event[\"uuid\"], not by the caller's number.")
     return Result(CORRECT, exercise.correct)
 
 
