@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from vonage_voice import CreateCallRequest, Dtmf, Input, Phone, Talk, ToPhone
+from vonage_voice import Conversation, CreateCallRequest, Dtmf, Input, Phone, Talk, ToPhone
 
 import workshop_helpers as wh
 from workshop_helpers.exercises import SOLUTIONS
+from workshop_helpers.exercises.conferences import moderated
 from workshop_helpers.exercises.make_a_call import send_code
 from workshop_helpers.exercises.receive_a_call import say_number
 from workshop_helpers.exercises.user_input import repeat_menu, two_levels
@@ -39,7 +40,7 @@ def run_cell(ws, tmp_path, source: str) -> dict:
     return its variables, as the notebook's would be."""
     path = tmp_path / f"cell{len(list(tmp_path.glob('cell*.py')))}.py"
     path.write_text(source)
-    names = {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf,
+    names = {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf, "Conversation": Conversation,
              "CreateCallRequest": CreateCallRequest, "Phone": Phone, "ToPhone": ToPhone}
     exec(compile(source, str(path), "exec"), names)
     return names
@@ -180,7 +181,8 @@ def test_solving_puts_each_solution_in_its_starter_cell_and_expects_correct():
             else:
                 assert cell["outputs"][0]["text"] == f"Correct: {found.correct}\n"
     assert solved == {"02_make_a_call.ipynb": ["send_code"], "03_receive_a_call.ipynb": ["say_number"],
-                      "04_user_input.ipynb": ["repeat_menu", "two_levels"]}
+                      "04_user_input.ipynb": ["repeat_menu", "two_levels"],
+                      "06_conferences_and_proxy.ipynb": ["moderated"]}
     # Every solution file belongs to an exercise in a notebook.
     assert sorted(p.stem for p in SOLUTIONS.glob("*.py")) == sorted(sum(solved.values(), []))
 
@@ -325,3 +327,37 @@ def test_each_notebook_starter_cell_is_the_starter_its_check_knows():
             if marker and marker["role"] == "starter":
                 found = exercise(marker["name"])
                 assert ast.dump(ast.parse("".join(cell["source"]))) == ast.dump(ast.parse(found.starter)), path
+
+
+# -- notebook 06: moderated ---------------------------------------------------------------------
+def test_moderated_solution_is_correct(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, (SOLUTIONS / "moderated.py").read_text())
+    moderated.check({})
+    assert capsys.readouterr().out == f"Correct: {moderated.correct}\n"
+
+
+def test_moderated_starter_is_not_attempted(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, moderated.starter)
+    moderated.check({})
+    assert capsys.readouterr().out.startswith("Not attempted: change the answer handler")
+
+
+@pytest.mark.parametrize("change, said", [
+    (("startOnEnter=False, musicOnHoldUrl=[ws.hold_music_url]", ""),
+     "Incorrect: the attendee, waiting 8 s before the host came, heard no hold music"),
+    (("endOnExit=True", ""), "Incorrect: when the host hung up, the attendee stayed in the conference"),
+])
+def test_moderated_mistakes_are_incorrect_with_what_the_attendee_heard(ws, tmp_path, capsys, change, said):
+    run_cell(ws, tmp_path, (SOLUTIONS / "moderated.py").read_text().replace(*change))
+    moderated.check({})
+    out = capsys.readouterr().out
+    assert out.startswith(said), out
+
+
+def test_the_hold_music_is_served_by_the_webhook_server(ws):
+    import io
+    import requests
+    import soundfile
+    audio = requests.get(ws.hold_music_url, timeout=10)
+    assert audio.headers["Content-Type"] == "audio/wav"
+    assert soundfile.info(io.BytesIO(audio.content)).duration == 8.0

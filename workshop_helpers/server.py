@@ -30,6 +30,7 @@ from flask import Flask, Response, request
 
 from . import problems
 from .events import EventStore
+from .hold_music import hold_music_wav
 from .ncco import NccoError, validate_ncco
 from .serving import BackgroundServer
 
@@ -104,6 +105,10 @@ class WebhookServer:
             if kind not in KINDS:
                 return Response(f"No webhook called {kind}.", status=404)
             return self._handle(kind)
+
+        @app.get("/audio/hold.wav")
+        def hold_music():
+            return Response(hold_music_wav(), mimetype="audio/wav")
 
         @app.get("/")
         def index():

@@ -241,6 +241,11 @@ class Workshop:
         """The URL of one of your webhooks, for an action's `eventUrl`."""
         return f"{self.url}/webhooks/{kind}"
 
+    @property
+    def hold_music_url(self) -> str:
+        """Hold music your own server serves, for `musicOnHoldUrl` or `stream` (8 s)."""
+        return f"{self.url}/audio/hold.wav"
+
     # -- phones and what happened -------------------------------------------------------------
     def phone(self, number: str) -> PhoneHandle:
         """A virtual phone (sandbox mode): it can call you, press keys, speak."""
