@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from vonage_voice import Conversation, CreateCallRequest, Dtmf, Input, Phone, Talk, ToPhone
+from vonage_voice import Conversation, CreateCallRequest, Dtmf, Input, Phone, Record, Talk, ToPhone
 
 import workshop_helpers as wh
 from workshop_helpers.exercises import SOLUTIONS
+from workshop_helpers.exercises.audio_and_recording import voicemail
 from workshop_helpers.exercises.conferences import moderated
 from workshop_helpers.exercises.make_a_call import send_code
 from workshop_helpers.exercises.receive_a_call import say_number
@@ -40,7 +41,7 @@ def run_cell(ws, tmp_path, source: str) -> dict:
     return its variables, as the notebook's would be."""
     path = tmp_path / f"cell{len(list(tmp_path.glob('cell*.py')))}.py"
     path.write_text(source)
-    names = {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf, "Conversation": Conversation,
+    names = {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf, "Conversation": Conversation, "Record": Record,
              "CreateCallRequest": CreateCallRequest, "Phone": Phone, "ToPhone": ToPhone}
     exec(compile(source, str(path), "exec"), names)
     return names
@@ -182,7 +183,8 @@ def test_solving_puts_each_solution_in_its_starter_cell_and_expects_correct():
                 assert cell["outputs"][0]["text"] == f"Correct: {found.correct}\n"
     assert solved == {"02_make_a_call.ipynb": ["send_code"], "03_receive_a_call.ipynb": ["say_number"],
                       "04_user_input.ipynb": ["repeat_menu", "two_levels"],
-                      "06_conferences_and_proxy.ipynb": ["moderated"]}
+                      "06_audio_and_recording.ipynb": ["voicemail"],
+                      "07_conferences_and_proxy.ipynb": ["moderated"]}
     # Every solution file belongs to an exercise in a notebook.
     assert sorted(p.stem for p in SOLUTIONS.glob("*.py")) == sorted(sum(solved.values(), []))
 
@@ -361,3 +363,39 @@ def test_the_hold_music_is_served_by_the_webhook_server(ws):
     audio = requests.get(ws.hold_music_url, timeout=10)
     assert audio.headers["Content-Type"] == "audio/wav"
     assert soundfile.info(io.BytesIO(audio.content)).duration == 8.0
+
+
+# -- notebook 06: voicemail -----------------------------------------------------------------------
+VOICEMAIL = (SOLUTIONS / "voicemail.py").read_text()
+
+
+def test_voicemail_solution_is_correct(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, VOICEMAIL)
+    voicemail.check({})
+    assert capsys.readouterr().out == f"Correct: {voicemail.correct}\n"
+
+
+def test_voicemail_starter_is_not_attempted(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, voicemail.starter)
+    voicemail.check({})
+    assert capsys.readouterr().out.startswith("Not attempted: change the answer handler")
+
+
+@pytest.mark.parametrize("code, said", [
+    (VOICEMAIL.replace("beepStart=True, ", ""), "Incorrect: the caller heard no beep before recording"),
+    (VOICEMAIL.replace("endOnSilence=3, ", ""), "Incorrect: the recording is 1.8 s long, shorter than the "
+                                                "message: give the Record endOnSilence=3"),
+    (VOICEMAIL.replace("endOnSilence=3, ", "endOnKey='#', "),
+     "Incorrect: the caller heard 'Sorry, nobody can take your call. Please leave a message.' and "
+     "nothing after the message"),
+    ("@ws.answer\ndef answer(call):\n    return [\n"
+     "        Record(beepStart=True, endOnSilence=3, eventUrl=[ws.webhook_url('recording')]),\n"
+     "        Talk(text='Sorry, nobody can take your call. Please leave a message.'),\n"
+     "        Talk(text='Thank you. Goodbye.'),\n    ]\n",
+     "Incorrect: "),
+])
+def test_voicemail_mistakes_are_incorrect_with_what_the_caller_heard(ws, tmp_path, capsys, code, said):
+    run_cell(ws, tmp_path, code)
+    voicemail.check({})
+    out = capsys.readouterr().out
+    assert out.startswith(said), out
