@@ -465,3 +465,10 @@ def test_waiting_for_a_rejected_call_ends_at_rejected_which_no_completed_event_f
         to=[ToPhone(number="447700900003")], from_=Phone(number=ws.number), ncco=[Talk(text="Never heard")]))
     events = ws.wait_for(placed.uuid, timeout=30)
     assert list(events["status"]) == ["started", "rejected"]
+
+
+def test_ws_sleep_lets_exactly_that_much_call_time_pass(ws):
+    clock = ws.sandbox.clock
+    before = ws.sandbox.platform.run(clock.elapsed)
+    ws.sleep(5)
+    assert ws.sandbox.platform.run(clock.elapsed) - before == pytest.approx(5, abs=0.01)

@@ -307,6 +307,15 @@ class Workshop:
         events = self.store.events()
         return events[(events["uuid"] == uuid) & events["verified"]].reset_index(drop=True)
 
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` of call time pass while calls go on (on the sandbox's virtual
+        clock at once; otherwise in real time)."""
+        self._require_running()
+        if self.sandbox is not None:
+            self.sandbox.sleep(seconds)
+        else:
+            time.sleep(seconds)
+
     def tell_problems(self, uuid: str, quiet: bool = False) -> list[str]:
         """Print, under the cell that waited, what went wrong on call `uuid` that has not
         been said yet (a handler that raised or returned no NCCO, an NCCO refused, a
