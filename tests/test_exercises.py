@@ -213,7 +213,7 @@ class LiveWorkshop:
 def test_in_live_mode_the_check_runs_on_input_with_made_up_keys_and_says_so(tmp_path, code, outcome):
     live = LiveWorkshop()
     run_cell(live, tmp_path, code)
-    result = repeat_menu._grade(live, repeat_menu, {})
+    result, _ = repeat_menu.verdict({}, ws=live)
     assert result.outcome == outcome
     if outcome != "Not attempted":
         assert result.message.startswith("(live mode: the check ran your on_input with made-up key presses")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import problems
+from ..server import KINDS
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "Correct", "Incorrect", "Not attempted"
 
@@ -43,18 +44,22 @@ class Result:
 
 
 class Exercise:
-    """One exercise: `grade(ws, exercise, names)` drives the calls (with your functions
-    from `names`, if it needs any) and returns a Result, saying
-    `correct` when it is right (always the same words, so a solved notebook can be
-    checked); `starter` is the starter cell's code, so that an unchanged cell is Not
-    attempted."""
+    """One exercise. `edits` names what the learner changes: a webhook's handler ("answer",
+    "input", as in `ws.answer`, `ws.on_input`) or a function of the notebook's
+    ("send_code"). While that is still the starter cell's (`starter`), the check says Not
+    attempted, in the words of `not_attempted`. Otherwise `grade(ws, exercise, yours)`
+    drives the calls with it (`yours`) and returns a Result, saying `correct` when it is
+    right (always the same words, so a solved notebook can be checked)."""
 
-    def __init__(self, name: str, grade: Callable, starter: str, hints: list[str], correct: str):
+    def __init__(self, name: str, grade: Callable, starter: str, hints: list[str], correct: str,
+                 edits: str, not_attempted: str):
         self.name = name
         self._grade = grade
         self.starter = textwrap.dedent(starter).strip()
         self.hints = hints
         self.correct = correct
+        self.edits = edits
+        self.not_attempted = not_attempted
 
     def __repr__(self) -> str:
         return f"<exercise {self.name}: .check(), .hint(), .solution()>"
@@ -67,17 +72,23 @@ class Exercise:
         print(result)
         print(told, end="")
 
-    def verdict(self, names: dict | None = None) -> tuple[Result, str]:
-        """The Result, and what went wrong on the calls the check placed (never raises)."""
-        from ..workshop import _running  # the workshop this kernel started
+    def verdict(self, names: dict | None = None, ws=None) -> tuple[Result, str]:
+        """The Result, and what went wrong on the calls the check placed (never raises).
+        `ws` is the workshop to grade in: by default the one this kernel started."""
+        if ws is None:
+            from ..workshop import _running as ws  # the workshop this kernel started
 
-        if _running is None or not _running.running:
-            return Result(NOT_ATTEMPTED, "the workshop is not running: run the cell with "
-                                         "wh.start() first, then your code, then this check"), ""
+            if ws is None or not ws.running:
+                return Result(NOT_ATTEMPTED, "the workshop is not running: run the cell with "
+                                             "wh.start() first, then your code, then this check"), ""
+        names = _notebook_names() if names is None else names
+        yours = ws.server.handlers.get(self.edits) if self.edits in KINDS else names.get(self.edits)
+        if self.untouched(yours):
+            return Result(NOT_ATTEMPTED, self.not_attempted), ""
         told = io.StringIO()
         try:
             with contextlib.redirect_stdout(told):  # said below the verdict, not above it
-                result = self._grade(_running, self, _notebook_names() if names is None else names)
+                result = self._grade(ws, self, yours)
         except Exception as error:  # the check must never stop "Run All"
             result = Result(INCORRECT, f"the check could not finish ({type(error).__name__}: "
                                        f"{error}); see what went wrong below, if anything")
