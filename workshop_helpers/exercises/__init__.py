@@ -167,6 +167,11 @@ class Calls:
         return None
 
 
+def talks(ws, uuid: str) -> list[str]:
+    """What the platform said on call `uuid`, in order (its talk actions' texts)."""
+    return [e["text"] for e in ws.sandbox.transcript(uuid) if e["who"] == "platform" and e["kind"] == "talk"]
+
+
 def fields(ncco, name: str) -> list:
     """One field of each action a handler returned (a list, or a single action; models
     or dicts): what live-mode checks read, since they cannot listen to a call."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import soundfile
 
-from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish, talks
 
 SPEAKER = "447700900601"      # waits for the beep, leaves a message, then stays silent
 HANGS_UP = "447700900602"     # hangs up during the greeting
@@ -40,11 +40,10 @@ def _grade(ws, exercise: Exercise, answer) -> Result:
         return Result(INCORRECT, f"the recording is {seconds:.1f} s long, shorter than the message: "
                                  "give the Record endOnSilence=3, so that the call waits for the "
                                  "message (and 3 s of quiet after it) before going on.")
-    talks = [e["text"] for e in heard if e["who"] == "platform" and e["kind"] == "talk"]
     said_at = max(e["at"] for e in heard if e["kind"] == "said")
     after = [e for e in heard if e["who"] == "platform" and e["kind"] == "talk" and e["at"] > said_at]
     if not after:
-        return Result(INCORRECT, f"the caller heard {' / '.join(repr(t) for t in talks)} and nothing after "
+        return Result(INCORRECT, f"the caller heard {' / '.join(repr(t) for t in talks(ws, speaker))} and nothing after "
                                  "the message: the recording went on until they hung up. End it with "
                                  "endOnSilence=3, then say goodbye.")
     return Result(CORRECT, exercise.correct)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish, talks
 
 #: The virtual phone the check gives your function (it answers and listens).
 LISTENER = "447700900905"
@@ -29,7 +29,7 @@ def _grade(ws, exercise: Exercise, send_code) -> Result:
     if call["from"].get("number") != ws.number:
         return Result(INCORRECT, f"the call came from {call['from'].get('number')}: call from your "
                                  "own number, ws.number (the platform only lets you use yours).")
-    heard = [e["text"] for e in ws.sandbox.transcript(uuid) if e["who"] == "platform" and e["kind"] == "talk"]
+    heard = talks(ws, uuid)
     if not any("1234" in re.sub(r"\D", "", text) for text in heard):
         said = " / ".join(f'"{text}"' for text in heard) or "nothing"
         return Result(INCORRECT, f"the phone answered and heard {said}: it should hear "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import CORRECT, INCORRECT, Exercise, Result, fields, finish
+from . import CORRECT, INCORRECT, Exercise, Result, fields, finish, talks
 
 #: Two virtual phones call in: a greeting hard-coded for one is wrong for the other.
 CALLERS = ("447700900911", "447700900922")
@@ -18,7 +18,7 @@ def _grade(ws, exercise: Exercise, answer) -> Result:
     if failed:
         return failed
     for number, uuid in calls.items():
-        heard = [e["text"] for e in ws.sandbox.transcript(uuid) if e["who"] == "platform" and e["kind"] == "talk"]
+        heard = talks(ws, uuid)
         said = " / ".join(f'"{text}"' for text in heard) or "nothing"
         if not any(number in re.sub(r"\D", "", text) for text in heard):
             return Result(INCORRECT, f"a caller from {number} heard {said}: the greeting should "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, fields, finish
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, fields, finish, talks
 
 MENU = "Press 1 for sales or 2 for support."
 
@@ -28,7 +28,7 @@ def _grade(ws, exercise: Exercise, on_input) -> Result:
     failed = finish(ws, calls.values(), seconds=25).cause()
     if failed:
         return failed
-    heard = {key: _talks(ws, CALLERS[key]) for key in calls}
+    heard = {key: talks(ws, uuid) for key, uuid in calls.items()}
     asked = {key: int((ws.call_events(uuid)["kind"] == "input").sum()) for key, uuid in calls.items()}
 
     wrong = heard["9"]
@@ -81,10 +81,6 @@ def _not_the_menu(ws) -> Result | None:
         return Result(INCORRECT, f"your answer handler says {said}, not the menu: run the cell "
                                  "with the menu's answer handler (above the exercise) first.")
     return None
-
-
-def _talks(ws, number: str) -> list[str]:
-    return [entry["text"] for entry in ws.phone(number).heard() if entry["kind"] == "talk"]
 
 
 def _quote(texts: list[str]) -> str:
@@ -142,7 +138,8 @@ def _grade_two_levels(ws, exercise: Exercise, on_input) -> Result:
     if failed:
         return failed
     for keys, team in PATHS.items():
-        uuid, heard = calls[keys], _talks(ws, PATH_CALLERS[keys])
+        uuid = calls[keys]
+        heard = talks(ws, uuid)
         pressed = " then ".join(keys)
         asked = int((ws.call_events(uuid)["kind"] == "input").sum())
         if len(keys) == 2 and SUPPORT_MENU not in heard:
@@ -162,7 +159,7 @@ def _grade_two_levels(ws, exercise: Exercise, on_input) -> Result:
     failed = finish(ws, [again]).cause()
     if failed:
         return failed
-    heard = _talks(ws, again_from)
+    heard = talks(ws, again)
     if not heard or "sales" not in heard[-1].lower():
         return Result(INCORRECT, f"a second call from {again_from} that pressed 1 heard {_quote(heard)}: "
                                  "it started in the second menu. Keep the menu by the call's "
