@@ -91,15 +91,16 @@ class EventStore:
         with self._lock:
             return self._db.execute("SELECT count(*), coalesce(max(id), 0) FROM events").fetchone()
 
-    def has_status(self, uuid: str, status: str) -> bool:
-        """Whether a verified webhook said that leg `uuid` reached `status`. Cheap (no
-        table is built), so a wait can ask it often."""
+    def has_status(self, uuid: str, *statuses: str) -> bool:
+        """Whether a verified webhook said that leg `uuid` reached one of `statuses`.
+        Cheap (one query, no table built), so a wait can ask it often."""
+        marks = ", ".join("?" * len(statuses))
         with self._lock:
             return self._db.execute(
                 "SELECT 1 FROM events WHERE verified = 1 AND json_valid(payload)"
                 " AND coalesce(json_extract(payload, '$.uuid'), json_extract(payload, '$.call_uuid')) = ?"
-                " AND json_extract(payload, '$.status') = ? LIMIT 1",
-                (uuid, status),
+                f" AND json_extract(payload, '$.status') IN ({marks}) LIMIT 1",
+                (uuid, *statuses),
             ).fetchone() is not None
 
     def rows(self) -> list[dict]:

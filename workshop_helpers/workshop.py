@@ -348,7 +348,7 @@ class Workshop:
         the platform's thread, before each step of time)."""
         if status == "completed":
             # The call is over. A rejected call ends there, with no completed event.
-            stored = lambda: self.store.has_status(uuid, "completed") or self.store.has_status(uuid, "rejected")
+            stored = lambda: self.store.has_status(uuid, "completed", "rejected")
         else:
             stored = lambda: self.store.has_status(uuid, status)
         if self.sandbox is None:
