@@ -39,6 +39,10 @@ def handler_raised(kind: str, error: BaseException) -> str:
     return said
 
 
+#: What a handler may return that is not an NCCO at all (its webhook is answered empty).
+NOT_AN_NCCO = (str, bytes, int, float, bool)
+
+
 def handler_returned(kind: str, result: object) -> str | None:
     """What is wrong with what your `kind` handler returned, if it is not an NCCO."""
     name = HANDLER_NAMES[kind]
@@ -50,7 +54,7 @@ def handler_returned(kind: str, result: object) -> str | None:
             return (f"your {name} handler returned None, so the call went on with the rest "
                     "of its NCCO: return a list of actions to say what happens next")
         return None
-    if isinstance(result, (str, bytes, int, float, bool)):
+    if isinstance(result, NOT_AN_NCCO):
         return f"your {name} handler returned a {type(result).__name__}: return a list of actions"
     return None
 

@@ -153,7 +153,7 @@ class WebhookServer:
     @staticmethod
     def _ncco(kind: str, result: object) -> list | None:
         """A handler's result as a validated NCCO, or None for an empty answer."""
-        if result is None or not KINDS[kind] or isinstance(result, (str, bytes, int, float, bool)):
+        if result is None or not KINDS[kind] or isinstance(result, problems.NOT_AN_NCCO):
             return None
         if not isinstance(result, (list, tuple)):
             result = [result]  # a single action is fine: it is an NCCO of one

@@ -299,12 +299,12 @@ class Workshop:
         self._require_running()
         check_status(status)
         reached = self._reached(uuid, status, timeout)
+        events = self.store.events()  # built once: it is the slow part of a wait
         if tell:  # (an exercise's check says them itself, once for all its calls)
-            self.tell_problems(uuid)
+            self.tell_problems(uuid, events=events)
         if not reached:
             raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s "
                                "(pass a longer timeout for a longer call); see ws.events")
-        events = self.store.events()
         return events[(events["uuid"] == uuid) & events["verified"]].reset_index(drop=True)
 
     def sleep(self, seconds: float) -> None:
@@ -316,13 +316,14 @@ class Workshop:
         else:
             time.sleep(seconds)
 
-    def tell_problems(self, uuid: str, quiet: bool = False) -> list[str]:
+    def tell_problems(self, uuid: str, quiet: bool = False, events: pd.DataFrame | None = None) -> list[str]:
         """Print, under the cell that waited, what went wrong on call `uuid` that has not
         been said yet (a handler that raised or returned no NCCO, an NCCO refused, a
         webhook that failed, the platform's error events); return all of it. `quiet`
-        only returns it (and counts it as said)."""
+        only returns it (and counts it as said); `events` is ws.events, if you have it."""
         deliveries = self.sandbox.webhooks(uuid) if self.sandbox is not None else []
-        found = problems.problems(for_call(self.store.events(), uuid), deliveries)
+        events = self.store.events() if events is None else events
+        found = problems.problems(for_call(events, uuid), deliveries)
         new = [problem for problem in found if (uuid, problem) not in self._told]
         self._told.update((uuid, problem) for problem in new)
         if new and not quiet:
