@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from vonage_voice import Conversation, CreateCallRequest, Dtmf, Input, Phone, Record, Talk, ToPhone
+from vonage_voice import (Connect, Conversation, CreateCallRequest, Dtmf, Input, Phone, PhoneEndpoint, Record,
+                          Talk, ToPhone)
 
 import workshop_helpers as wh
 from workshop_helpers.exercises import SOLUTIONS
 from workshop_helpers.exercises.audio_and_recording import voicemail
-from workshop_helpers.exercises.conferences import moderated
+from workshop_helpers.exercises.conferences import moderated, proxy
 from workshop_helpers.exercises.make_a_call import send_code
 from workshop_helpers.exercises.receive_a_call import say_number
 from workshop_helpers.exercises.user_input import repeat_menu, two_levels
@@ -42,7 +43,8 @@ def run_cell(ws, tmp_path, source: str) -> dict:
     path = tmp_path / f"cell{len(list(tmp_path.glob('cell*.py')))}.py"
     path.write_text(source)
     names = {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf, "Conversation": Conversation, "Record": Record,
-             "CreateCallRequest": CreateCallRequest, "Phone": Phone, "ToPhone": ToPhone}
+             "CreateCallRequest": CreateCallRequest, "Phone": Phone, "ToPhone": ToPhone, "Connect": Connect,
+             "PhoneEndpoint": PhoneEndpoint}
     exec(compile(source, str(path), "exec"), names)
     return names
 
@@ -331,7 +333,7 @@ def test_each_notebook_starter_cell_is_the_starter_its_check_knows():
                 assert ast.dump(ast.parse("".join(cell["source"]))) == ast.dump(ast.parse(found.starter)), path
 
 
-# -- notebook 06: moderated ---------------------------------------------------------------------
+# -- notebook 07: moderated ---------------------------------------------------------------------
 def test_moderated_solution_is_correct(ws, tmp_path, capsys):
     run_cell(ws, tmp_path, (SOLUTIONS / "moderated.py").read_text())
     moderated.check({})
@@ -352,6 +354,49 @@ def test_moderated_starter_is_not_attempted(ws, tmp_path, capsys):
 def test_moderated_mistakes_are_incorrect_with_what_the_attendee_heard(ws, tmp_path, capsys, change, said):
     run_cell(ws, tmp_path, (SOLUTIONS / "moderated.py").read_text().replace(*change))
     moderated.check({})
+    out = capsys.readouterr().out
+    assert out.startswith(said), out
+
+
+# -- notebook 07: proxy --------------------------------------------------------------------------
+PROXY = (SOLUTIONS / "proxy.py").read_text()
+PROXY_BY_CONVERSATION = PROXY.replace('''Connect(endpoint=[PhoneEndpoint(number=other)], from_=ws.number),''', '''Conversation(name=room),''').replace(
+    '''    return [
+        Talk(text="Putting you through."),''', '''    room = f"proxy-{call['uuid']}"
+    ws.client.voice.create_call(CreateCallRequest(
+        to=[ToPhone(number=other)], from_=Phone(number=ws.number), ncco=[Conversation(name=room)]))
+    return [
+        Talk(text="Putting you through."),''')
+
+
+@pytest.mark.parametrize("code", [PROXY, PROXY_BY_CONVERSATION], ids=["connect", "named conversation"])
+def test_proxy_solutions_by_connect_or_by_a_named_conversation_are_correct(ws, tmp_path, capsys, code):
+    assert code.count("Conversation(name=room)") in (0, 2)
+    run_cell(ws, tmp_path, code)
+    proxy.check({})
+    assert capsys.readouterr().out == f"Correct: {proxy.correct}\n"
+
+
+def test_proxy_starter_is_not_attempted(ws, tmp_path, capsys):
+    run_cell(ws, tmp_path, proxy.starter)
+    proxy.check({})
+    assert capsys.readouterr().out.startswith("Not attempted: change the answer handler")
+
+
+@pytest.mark.parametrize("code, change, said", [
+    (PROXY, ("from_=ws.number", "from_=call['from']"),
+     "Incorrect: the customer's phone showed 447700900511 as the caller: a proxy shows only your number"),
+    (PROXY, ("CUSTOMER: COURIER", "CUSTOMER: None"),
+     "Incorrect: when the customer called, nobody rang the courier (447700900511)"),
+    (PROXY, ('OTHER.get(call["from"])', 'OTHER.get(call["from"], CUSTOMER)'),
+     "Incorrect: a stranger's call (neither the courier nor the customer) was put through"),
+    (PROXY_BY_CONVERSATION, ("ncco=[Conversation(name=room)]", "ncco=[Conversation(name='another-room')]"),
+     "Incorrect: the courier never heard the customer: put both legs in the same conversation"),
+])
+def test_proxy_mistakes_are_incorrect_with_who_rang_and_who_heard_whom(ws, tmp_path, capsys, code, change, said):
+    assert change[0] in code
+    run_cell(ws, tmp_path, code.replace(*change))
+    proxy.check({})
     out = capsys.readouterr().out
     assert out.startswith(said), out
 
