@@ -199,3 +199,36 @@ def test_a_phone_cannot_say_nothing(client, sandbox, receiver):
     with pytest.raises(PhoneError, match="say takes a phrase"):
         sandbox.phone("447700900000").say("")
     client.voice.hangup(uuid)
+
+
+def test_end_on_silence_ends_when_its_quiet_runs_out_even_a_rounding_error_short():
+    """Quiet that, worked out again from the clock, is 1e-10 s short of endOnSilence: a
+    timer that short is due at once and never moves a virtual clock, so a record that
+    kept looking would spin for ever (a check hung on its 5th voicemail this way)."""
+    from workshop_helpers.sandbox.actions import _until_silence
+    from workshop_helpers.sandbox.clock import VirtualClock
+
+    class Leg:  # only what _until_silence reads
+        def __init__(self, clock):
+            self.clock, self.activity = clock, asyncio.Event()
+            self.last_activity_end = 997.0 + 1e-10
+            self.waits = 0
+
+    clock = VirtualClock()
+    clock._now = 1000.0
+    leg = Leg(clock)
+    counted = clock.wait_for
+
+    async def wait_for(awaitable, seconds):
+        leg.waits += 1
+        if leg.waits > 3:
+            raise AssertionError(f"still waiting after {leg.waits} waits of {seconds} s")
+        return await counted(awaitable, seconds)
+
+    clock.wait_for = wait_for
+    loop = clock.new_event_loop()
+    try:
+        loop.run_until_complete(_until_silence(leg, 3, start=0.0))
+    finally:
+        loop.close()
+    assert leg.waits == 1 and clock.elapsed() == 1000.0

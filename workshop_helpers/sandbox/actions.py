@@ -174,7 +174,7 @@ async def input_(leg: "Leg", action: "Input") -> list | None:
     if leg.prompt is None:  # keys pressed before the input (and no bargeIn prompt) are lost
         _drain(leg.dtmf)
     heard_before = len(leg.transcript)  # speech from here on is the answer
-    leg.start_listening()
+    leg.start_listening(keys="dtmf" in action.type)
     try:
         await _finish_prompt(leg)
         dtmf, speech = await _collect(leg, action, heard_before)
@@ -397,7 +397,10 @@ async def _until_silence(leg: "Leg", seconds: float, start: float) -> None:
         try:
             await leg.clock.wait_for(leg.activity.wait(), remaining)
         except asyncio.TimeoutError:
-            pass
+            # Nothing was said for the rest of the quiet: that is the silence. (Working
+            # it out again from the clock could leave a rounding error of 1e-13 s, a timer
+            # asyncio runs at once, on a clock that then never moves.)
+            return
 
 
 # -- conversation, connect, transfer ------------------------------------------------------
