@@ -15,6 +15,7 @@ import workshop_helpers as wh
 from workshop_helpers.exercises import SOLUTIONS
 from workshop_helpers.exercises.audio_and_recording import voicemail
 from workshop_helpers.exercises.conferences import moderated, proxy
+from workshop_helpers.exercises.ivr import ivr
 from workshop_helpers.exercises.make_a_call import send_code
 from workshop_helpers.exercises.receive_a_call import say_number
 from workshop_helpers.exercises.user_input import repeat_menu, two_levels
@@ -37,12 +38,12 @@ def ws():
     wh.stop()
 
 
-def run_cell(ws, tmp_path, source: str) -> dict:
+def run_cell(ws, tmp_path, source: str, names: dict | None = None) -> dict:
     """Run code as a notebook cell would (from a file, so its source can be read back);
-    return its variables, as the notebook's would be."""
+    return its variables, as the notebook's would be (`names`: an earlier cell's)."""
     path = tmp_path / f"cell{len(list(tmp_path.glob('cell*.py')))}.py"
     path.write_text(source)
-    names = {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf, "Conversation": Conversation, "Record": Record,
+    names = names if names is not None else {"ws": ws, "Talk": Talk, "Input": Input, "Dtmf": Dtmf, "Conversation": Conversation, "Record": Record,
              "CreateCallRequest": CreateCallRequest, "Phone": Phone, "ToPhone": ToPhone, "Connect": Connect,
              "PhoneEndpoint": PhoneEndpoint}
     exec(compile(source, str(path), "exec"), names)
@@ -186,7 +187,8 @@ def test_solving_puts_each_solution_in_its_starter_cell_and_expects_correct():
     assert solved == {"02_make_a_call.ipynb": ["send_code"], "03_receive_a_call.ipynb": ["say_number"],
                       "04_user_input.ipynb": ["repeat_menu", "two_levels"],
                       "06_audio_and_recording.ipynb": ["voicemail"],
-                      "07_conferences_and_proxy.ipynb": ["moderated"]}
+                      "07_conferences_and_proxy.ipynb": ["moderated", "proxy"],
+                      "09_ivr.ipynb": ["ivr"]}
     # Every solution file belongs to an exercise in a notebook.
     assert sorted(p.stem for p in SOLUTIONS.glob("*.py")) == sorted(sum(solved.values(), []))
 
@@ -442,5 +444,61 @@ def test_voicemail_starter_is_not_attempted(ws, tmp_path, capsys):
 def test_voicemail_mistakes_are_incorrect_with_what_the_caller_heard(ws, tmp_path, capsys, code, said):
     run_cell(ws, tmp_path, code)
     voicemail.check({})
+    out = capsys.readouterr().out
+    assert out.startswith(said), out
+
+
+# -- notebook 09: the IVR --------------------------------------------------------------------------
+IVR = (SOLUTIONS / "ivr.py").read_text()
+
+
+def ivr_pieces_cell() -> str:
+    """Notebook 09's cell with menu(), voicemail() and office_open(), which the IVR uses."""
+    cells = json.loads(Path("notebooks/09_ivr.ipynb").read_text())["cells"]
+    return next("".join(c["source"]) for c in cells if "".join(c["source"]).startswith("from datetime"))
+
+
+def test_ivr_solution_is_correct_on_every_path(ws, tmp_path, capsys):
+    names = run_cell(ws, tmp_path, IVR, run_cell(ws, tmp_path, ivr_pieces_cell()))
+    kept = names["office_open"]
+    ivr.check({})
+    assert capsys.readouterr().out == f"Correct: {ivr.correct}\n"
+    assert names["office_open"] is kept  # the check's office hours are put back
+
+
+def test_ivr_starter_is_not_attempted_until_either_handler_changes(ws, tmp_path, capsys):
+    names = run_cell(ws, tmp_path, ivr.starter, run_cell(ws, tmp_path, ivr_pieces_cell()))
+    ivr.check({})
+    assert capsys.readouterr().out.startswith("Not attempted: change the handlers")
+    run_cell(ws, tmp_path, ivr.starter.split("@ws.on_input")[0].replace('"Welcome to Acme."', '"Hello."'), names)
+    ivr.check({})
+    assert capsys.readouterr().out.startswith("Incorrect: ")
+
+
+AGENT_BY_CONNECT = (IVR.split("        room = ")[0]
+                    + "        return [Talk(text='Hold on.'), Connect(endpoint=[PhoneEndpoint(number=AGENT)], "
+                      "from_=ws.number)]\n" + IVR.split("Conversation(name=room)]\n")[1])
+
+
+@pytest.mark.parametrize("code, said", [
+    (AGENT_BY_CONNECT, "Correct: "),
+    (IVR.split("    if key:")[0] + "    return [Talk(text='Goodbye.')]\n",
+     "Incorrect: 2 of 5 callers did not get where they were going:\n  ✓ presses 1\n  ✓ presses 2\n"
+     "  ✗ presses 7, then 1: heard 'Welcome to Acme.' / "),
+    (IVR.replace("if not office_open():", "if call['to'] == 'closed':"),  # never asks office_open()
+     "Incorrect: 1 of 5 callers did not get where they were going:\n  ✓ presses 1\n  ✓ presses 2\n"
+     "  ✓ presses 7, then 1\n  ✓ presses nothing, then 1\n  ✗ calls after hours: heard 'Welcome to Acme.'"),
+    (IVR.replace("ncco=[Conversation(name=room)]", "ncco=[Conversation(name='agents')]"),
+     "Incorrect: 3 of 5 callers did not get where they were going:\n  ✗ presses 1: heard 'Welcome to Acme.' / "
+     "'Press 1 to speak to an agent, or 2 to leave a message.' / 'Connecting you to an agent.' and never the "
+     "agent, whose phone rang: put the agent's call and the caller in a conversation of the same name."),
+    (IVR.replace('return voicemail("Please leave a message after the beep.")', 'return [Talk(text="Bye.")]'),
+     "Incorrect: 1 of 5 callers did not get where they were going:\n  ✓ presses 1\n  ✗ presses 2: heard "),
+    (IVR.replace('key = event["dtmf"]["digits"]', 'key = int(event["dtmf"]["digits"])'),
+     "Incorrect: your on_input handler raised TypeError"),  # digits is None when no key came
+])
+def test_ivr_mistakes_are_reported_path_by_path(ws, tmp_path, capsys, code, said):
+    run_cell(ws, tmp_path, code, run_cell(ws, tmp_path, ivr_pieces_cell()))
+    ivr.check({})
     out = capsys.readouterr().out
     assert out.startswith(said), out

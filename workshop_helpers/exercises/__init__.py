@@ -46,13 +46,14 @@ class Result:
 class Exercise:
     """One exercise. `edits` names what the learner changes: a webhook's handler ("answer",
     "input", as in `ws.answer`, `ws.on_input`) or a function of the notebook's
-    ("send_code"). While that is still the starter cell's (`starter`), the check says Not
-    attempted, in the words of `not_attempted`. Otherwise `grade(ws, exercise, yours)`
-    drives the calls with it (`yours`) and returns a Result, saying `correct` when it is
-    right (always the same words, so a solved notebook can be checked)."""
+    ("send_code"), or a tuple of them. While each is still the starter cell's (`starter`),
+    the check says Not attempted, in the words of `not_attempted`. Otherwise
+    `grade(ws, exercise, yours)` drives the calls with it (`yours`; a list, for a tuple)
+    and returns a Result, saying `correct` when it is right (always the same words, so a
+    solved notebook can be checked)."""
 
     def __init__(self, name: str, grade: Callable, starter: str, hints: list[str], correct: str,
-                 edits: str, not_attempted: str):
+                 edits: str | tuple[str, ...], not_attempted: str):
         self.name = name
         self._grade = grade
         self.starter = textwrap.dedent(starter).strip()
@@ -82,9 +83,11 @@ class Exercise:
                 return Result(NOT_ATTEMPTED, "the workshop is not running: run the cell with "
                                              "wh.start() first, then your code, then this check"), ""
         names = _notebook_names() if names is None else names
-        yours = ws.server.handlers.get(self.edits) if self.edits in KINDS else names.get(self.edits)
-        if self.untouched(yours):
+        edits = (self.edits,) if isinstance(self.edits, str) else self.edits
+        found = [ws.server.handlers.get(name) if name in KINDS else names.get(name) for name in edits]
+        if all(self.untouched(function) for function in found):
             return Result(NOT_ATTEMPTED, self.not_attempted), ""
+        yours = found[0] if isinstance(self.edits, str) else found
         told = io.StringIO()
         try:
             with contextlib.redirect_stdout(told):  # said below the verdict, not above it
