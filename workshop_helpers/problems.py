@@ -28,8 +28,9 @@ _NOT_YOURS = tuple(str(Path(p).resolve()) for p in {
 
 
 def handler_raised(kind: str, error: BaseException) -> str:
-    """`error` from your `kind` handler, with the line of your code that raised it."""
-    said = f"your {HANDLER_NAMES[kind]} handler raised {type(error).__name__}: {error}"
+    """`error` from your `kind` handler (a webhook's kind, or a handler's name as said,
+    like "voice bot's on_dtmf"), with the line of your code that raised it."""
+    said = f"your {HANDLER_NAMES.get(kind, kind)} handler raised {type(error).__name__}: {error}"
     yours = [frame for frame in traceback.extract_tb(error.__traceback__) if _is_yours(frame.filename)]
     if yours:
         frame = yours[-1]

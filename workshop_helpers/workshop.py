@@ -69,6 +69,7 @@ class Workshop:
         self.store: EventStore | None = None
         self.client: Vonage | None = None
         self._told: set[tuple[str, str]] = set()  # (call, problem) already printed
+        self._attached: list = []  # servers run beside the workshop (voice bots): see attach()
 
     # -- life --------------------------------------------------------------------------------
     def start(self) -> "Workshop":
@@ -146,6 +147,7 @@ class Workshop:
         for stop_part in (
             self.sandbox and self.sandbox.stop,  # first: no more webhooks on their way
             self._tunnel_config and (lambda: tunnel.close_tunnel(self._tunnel_config)),
+            *[part.stop for part in self._attached],
             self.server and self.server.stop,
             self.store and self.store.close,
         ):
@@ -156,6 +158,7 @@ class Workshop:
                     log.exception("while stopping the workshop")
         self.server = self.sandbox = self.store = self.client = None
         self._tunnel_config = self.public_url = None
+        self._attached = []
         self._release_logs()
         _set_running(None, if_current=self)
 
@@ -179,6 +182,13 @@ class Workshop:
     def _require_running(self) -> None:
         if not self.running:
             raise RuntimeError("this workshop is stopped; run ws = wh.start() to start again")
+
+    def attach(self, part) -> None:
+        """Run `part` (a server of yours, like a voice bot) with the workshop: it stops
+        when the workshop stops, and what went wrong in it (`part.take_problems()`) is
+        said under the next cell that waits on a call."""
+        self._require_running()
+        self._attached.append(part)
 
     @property
     def logs(self) -> list[str]:
@@ -324,6 +334,7 @@ class Workshop:
         deliveries = self.sandbox.webhooks(uuid) if self.sandbox is not None else []
         events = self.store.events() if events is None else events
         found = problems.problems(for_call(events, uuid), deliveries)
+        found += [problem for part in self._attached for problem in part.take_problems()]
         new = [problem for problem in found if (uuid, problem) not in self._told]
         self._told.update((uuid, problem) for problem in new)
         if new and not quiet:
