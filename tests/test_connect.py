@@ -359,7 +359,8 @@ class WebSocketServer:
     """The application's WebSocket server, in a background thread. It records each
     connection (path, handshake headers, every message: text as parsed JSON, binary as
     bytes). /listen only listens; /echo sends every audio frame back; /close?after=N
-    closes the socket after N audio frames."""
+    closes the socket after N audio frames; /burst?frames=N sends N frames of a tone at
+    once when the socket connects."""
 
     def __init__(self):
         self.connections: list[dict] = []
@@ -391,6 +392,9 @@ class WebSocketServer:
         async for message in socket_:
             if message.type == WSMsgType.TEXT:
                 self._note(lambda: connection["messages"].append(json.loads(message.data)))
+                if mode == "burst" and json.loads(message.data)["event"] == "websocket:connected":
+                    for _ in range(int(request.query["frames"])):  # all at once, not paced
+                        await socket_.send_bytes(np.full(320, 8000, "<i2").tobytes())
             elif message.type == WSMsgType.BINARY:
                 frames += 1
                 self._note(lambda: connection["messages"].append(message.data))
@@ -503,6 +507,20 @@ def test_websocket_audio_is_heard_by_the_caller(client, sandbox, receiver, ws_se
     # Never early; late by the round trip through the server, which takes real time.
     assert said["at"] <= loud[0] <= said["at"] + 1.0
     assert said["at"] + said["seconds"] - 0.5 <= loud[-1] <= said["at"] + said["seconds"] + 1.0  # (trailing silence)
+
+
+def test_websocket_audio_sent_faster_than_real_time_is_played_in_order_not_on_top_of_itself(
+        client, sandbox, receiver, ws_server):
+    """The platform buffers what the server sends and plays it at the call's pace: two
+    seconds sent in a burst are heard as two seconds, one chunk after another."""
+    sandbox.phone(ALICE).script(script=[{"wait": 4}, {"hangup": True}])
+    uri = ws_server.url("burst", frames=100)
+    caller = place(client, receiver, ALICE, ncco=[connect(receiver, websocket(uri))])
+    wait_completed(receiver, "callee", callee_uuid(receiver))
+    chunks = [e for e in sandbox.transcript(caller) if e["who"] == uri and e["kind"] == "audio"]
+    assert sum(e["seconds"] for e in chunks) == pytest.approx(2.0)
+    for before, after in zip(chunks, chunks[1:]):
+        assert after["at"] == pytest.approx(before["at"] + before["seconds"])
 
 
 def test_websocket_closed_by_the_server_sends_disconnected_and_the_ncco_goes_on(client, sandbox, receiver, ws_server):

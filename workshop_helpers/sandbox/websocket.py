@@ -152,22 +152,23 @@ class WebSocketParty:
     async def _receive(self, leg: "Leg") -> None:
         """Audio from the server is what this party says: noted in chunks of up to a
         second, each carried to the other parties when it is complete or the server
-        pauses."""
+        pauses. Audio sent faster than it plays waits its turn, as in the platform's
+        buffer: a chunk starts when it arrived or when the one before it ends."""
         chunk: list = []
-        chunk_start = 0.0
+        chunk_start = said_until = 0.0
         pause = leg.clock.loop_seconds(0.1)
         while True:
             try:
                 message = await self.socket.receive(timeout=pause)
             except asyncio.TimeoutError:
-                chunk = self._say(leg, chunk, chunk_start)
+                chunk, said_until = [], self._say(leg, chunk, chunk_start) or said_until
                 continue
             if message.type == aiohttp.WSMsgType.BINARY:
                 if not chunk:
-                    chunk_start = leg.clock.elapsed() - media.FRAME_SECONDS
+                    chunk_start = max(leg.clock.elapsed() - media.FRAME_SECONDS, said_until)
                 chunk.append(media.from_l16(message.data, self.rate))
                 if sum(len(c) for c in chunk) >= CHUNK_SECONDS * media.SAMPLE_RATE:
-                    chunk = self._say(leg, chunk, chunk_start)
+                    chunk, said_until = [], self._say(leg, chunk, chunk_start)
             elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
                                   aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                 self._say(leg, chunk, chunk_start)
@@ -175,10 +176,12 @@ class WebSocketParty:
                 return
             # Text messages from the server are not part of the documented protocol: ignored.
 
-    def _say(self, leg: "Leg", chunk: list, start: float) -> list:
-        if chunk:
-            audio = np.concatenate(chunk)
-            key = leg.platform.audio.add(f"websocket:{leg.uuid}:{start:.3f}", audio)
-            leg.speak("audio", "(audio from the websocket)", len(audio) / media.SAMPLE_RATE,
-                      audio=key, at=start)
-        return []
+    def _say(self, leg: "Leg", chunk: list, start: float) -> float | None:
+        """Say `chunk` from `start`; return when it ends (None for an empty chunk)."""
+        if not chunk:
+            return None
+        audio = np.concatenate(chunk)
+        seconds = len(audio) / media.SAMPLE_RATE
+        key = leg.platform.audio.add(f"websocket:{leg.uuid}:{start:.3f}", audio)
+        leg.speak("audio", "(audio from the websocket)", seconds, audio=key, at=start)
+        return start + seconds
