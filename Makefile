@@ -12,8 +12,12 @@ TEST_APT_PACKAGES := curl espeak-ng ffmpeg chromium
 # JupyterLab refuses to start as root unless told (containers often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# No toast over the first notebook: news_url=None stops fetching Jupyter news, and
+# lab-settings/overrides.json (JupyterLab's overrides of its default settings) answers
+# "get notified about Jupyter news?" with no, and checks for no updates, as the browser
+# tests do. A choice made in JupyterLab's Settings still wins.
 lab: $(VENV)/.lab-installed
-	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT)
+	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT) --LabApp.news_url=None --LabApp.app_settings_dir="$(CURDIR)/lab-settings"
 
 # The unit, integration and browser tests, and every notebook through nbval (notebook
 # kernels get a throw-away state folder, so a run never touches ~/.voice-workshop, and

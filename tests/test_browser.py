@@ -1,7 +1,8 @@
 """The widgets in a real browser: JupyterLab started by the test, headless Debian chromium
-driven by Playwright, notebook 03 run top to bottom, and then what an attendee does:
-compose an NCCO with talk + input, call a virtual phone, answer it and press a key on it,
-and see the input arrive in the live event table. Screenshots of each widget are saved in
+driven by Playwright, notebook 05 opened (unmodified, with no news toast over it) and run
+top to bottom, and then what an attendee does: compose an NCCO with talk + input, call a
+virtual phone, answer it and press a key on it, see the input arrive in the live event
+table, and draw the call's timeline. Screenshots of each widget are saved in
 test-artifacts/screenshots/ for review.
 
 Nothing is downloaded: Playwright drives the chromium `make test` installs (set CHROMIUM
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -22,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from ipykernel.ipkernel import IPythonKernel
+from jupyter_client.kernelspec import KernelSpecManager
 
 playwright = pytest.importorskip("playwright.sync_api", reason="install the test extras: make test")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
@@ -32,10 +36,12 @@ TOKEN = "browser-test-token"
 NOTEBOOK = "05_widgets.ipynb"
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
-#: JupyterLab user settings for the isolated server: no news toast, no kernel dialog,
-#: every cell in the page, and never write the notebook back.
+#: The JupyterLab settings `make lab` uses (no news toast): the tests check them.
+PROJECT_LAB_SETTINGS = ROOT / "lab-settings"
+#: JupyterLab user settings for the isolated server: never ask PyPI for updates, no kernel
+#: dialog, every cell in the page, and never write the notebook back.
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False},
     "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
     "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
 }
@@ -54,11 +60,15 @@ def chromium_path() -> str:
 
 
 def clean_copy(source: Path, target: Path) -> None:
-    """The notebook without outputs or counts (so "[n]:" prompts mean this run ran them)."""
+    """The notebook without outputs or counts (so "[n]:" prompts mean this run ran them).
+    Its language_info names this Python's version: JupyterLab writes the kernel's exact
+    version on opening, which a committed notebook can only match on one machine."""
     notebook = json.loads(source.read_text())
     for cell in notebook["cells"]:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
+    if "language_info" in notebook["metadata"]:
+        notebook["metadata"]["language_info"]["version"] = platform.python_version()
     target.write_text(json.dumps(notebook))
 
 
@@ -97,7 +107,9 @@ def lab(tmp_path_factory):
                PYTHONPATH=str(ROOT))  # the kernel imports this checkout's workshop_helpers
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                "--ServerApp.port=0", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
-               f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"]
+               f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+               f"--LabApp.app_settings_dir={PROJECT_LAB_SETTINGS}",  # as `make lab` runs it
+               "--LabApp.expose_app_in_browser=True"]  # window.jupyterapp: the notebook's own state
     if os.getuid() == 0:
         command.append("--allow-root")  # containers often run as root
     log = open(base / "server.log", "wb")
@@ -165,12 +177,53 @@ def kernel_status(page):
     return page.locator(f'#jp-main-statusbar [title="Change kernel for {NOTEBOOK}"]')
 
 
-@pytest.fixture(scope="module")
-def notebook(page, lab):
-    """Notebook 03 open and run top to bottom (Run > Run All Cells, as an attendee would)."""
+def open_notebook(page, lab):
     page.goto(lab.url(f"lab/tree/{NOTEBOOK}"))
     expect(page.locator(f"{PANEL} .jp-Cell").first).to_be_visible()
     expect(kernel_status(page)).to_have_text(re.compile(r"\| Idle$"), timeout=60_000)
+
+
+#: Whether the open notebook is modified, asked once JupyterLab has put the kernel's
+#: kernelspec and language_info in its metadata (as it does on opening: a difference
+#: from the file marks the notebook modified before the attendee has typed anything).
+DIRTY_ONCE_THE_KERNEL_IS_KNOWN = """async () => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const kernel = panel.sessionContext.session.kernel;
+    await kernel.info;
+    await kernel.spec;
+    await new Promise(resolve => setTimeout(resolve, 0));  // after JupyterLab's own updates
+    return {path: panel.context.path, dirty: panel.context.model.dirty};
+}"""
+
+
+def test_every_notebook_has_the_metadata_jupyterlab_gives_it_on_opening():
+    """JupyterLab writes the kernel's kernelspec and language_info into a notebook as it
+    opens it, and any difference from the file marks the notebook modified (all but the
+    Python version, which is the machine's: see clean_copy)."""
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    kernelspec = {"name": "python3", "display_name": spec.display_name, "language": spec.language}
+    language_info = {k: v for k, v in IPythonKernel.language_info.items() if k != "version"}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        metadata = json.loads(path.read_text())["metadata"]
+        info = {k: v for k, v in metadata.get("language_info", {}).items() if k != "version"}
+        assert (metadata.get("kernelspec"), info) == (kernelspec, language_info), path.name
+
+
+def test_the_notebook_opens_unmodified_and_without_a_news_toast(page, lab):
+    open_notebook(page, lab)
+    assert page.evaluate(DIRTY_ONCE_THE_KERNEL_IS_KNOWN) == {"path": NOTEBOOK, "dirty": False}
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=NOTEBOOK)
+    expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+    # The project's settings answer "no" to JupyterLab's "get notified about Jupyter news?".
+    notification = lab.api("lab/api/settings/@jupyterlab/apputils-extension:notification")
+    assert notification["schema"]["properties"]["fetchNews"]["default"] == "false"
+    expect(page.locator(".Toastify__toast")).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def notebook(page, lab):
+    """Notebook 05 open and run top to bottom (Run > Run All Cells, as an attendee would)."""
+    open_notebook(page, lab)
     page.locator("#jp-menu-panel .lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
     page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
     page.wait_for_function("""() => {
@@ -197,12 +250,23 @@ def form_field(box, name):
     return box.locator(".widget-inline-hbox", has=box.page.locator(f"label:text-is('{name}')")).first
 
 
+WIDGETS = ((".ncco-composer", "composer"), (".virtual-phone", "phone"),
+           (".dialer", "dialer"), (".event-table-widget", "event-table"))
+
+#: The labels of the widgets' buttons that do not fit (ipywidgets cuts them with "…").
+CUT_LABELS = """(selectors) => [...document.querySelectorAll(selectors)]
+    .filter(button => button.offsetParent !== null && button.scrollWidth > button.clientWidth)
+    .map(button => `${button.textContent.trim()}: ${button.scrollWidth} > ${button.clientWidth}`)"""
+
+
 def test_every_widget_renders(notebook):
-    for css, name in ((".ncco-composer", "composer"), (".virtual-phone", "phone"),
-                      (".dialer", "dialer"), (".event-table-widget", "event-table")):
+    for css, name in WIDGETS:
         widget = notebook.locator(f"{PANEL} {css}")
         expect(widget).to_be_visible()
         widget.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    buttons = ", ".join(f"{PANEL} {css} button" for css, _ in WIDGETS)
+    assert notebook.locator(buttons).count() > 30  # the keypad alone has 12
+    assert notebook.evaluate(CUT_LABELS, buttons) == []
     # The composer shows the notebook's NCCO as valid JSON.
     expect(composer(notebook).locator(".ncco-preview")).to_contain_text('"maxDigits": 1')
     expect(composer(notebook)).to_contain_text("Valid NCCO")
@@ -254,9 +318,7 @@ def test_compose_talk_and_input_call_the_phone_press_a_key_and_see_the_input(not
     outputs = page.locator(f"{PANEL} .jp-Cell > .jp-Cell-outputWrapper .jp-OutputArea-output")
     outputs_before = outputs.count()
     assert outputs_before >= 4  # at least the four widgets
-    to = form_field(dialer, "to").locator("input")
-    to.fill("447700900555")
-    to.press("Enter")
+    expect(form_field(dialer, "to").locator("input")).to_have_value("447700900555")  # the phone's
     dialer.get_by_role("button", name="Call").click()
     expect(dialer.locator(".dialer-result")).to_contain_text("create_call")
     expect(phone.locator(".phone-state")).to_contain_text("ringing")
@@ -266,6 +328,7 @@ def test_compose_talk_and_input_call_the_phone_press_a_key_and_see_the_input(not
     expect(phone.locator(".phone-transcript")).to_contain_text("Welcome to the browser test")
     phone.locator(".key-5").click()  # bargeIn: the key stops the prompt and is the answer
     expect(phone.locator(".phone-transcript")).to_contain_text("you dtmf: 5")
+    expect(phone.locator(".phone-keys")).to_contain_text("key 5 sent: the call's input action heard it")
 
     table = page.locator(f"{PANEL} .event-table")
     digits_in_table = """() => [...document.querySelectorAll('.event-table tr.event-row')]
@@ -276,3 +339,13 @@ def test_compose_talk_and_input_call_the_phone_press_a_key_and_see_the_input(not
     assert outputs.count() == outputs_before
     phone.screenshot(path=str(SCREENSHOTS / "phone-after-the-call.png"))
     page.locator(f"{PANEL} .event-table-widget").screenshot(path=str(SCREENSHOTS / "event-table-with-the-input.png"))
+
+    # The call's timeline, as a picture that loads (not a broken image).
+    events = page.locator(f"{PANEL} .event-table-widget")
+    events.get_by_role("button", name="Timeline").click()
+    picture = events.locator("img")
+    expect(picture).to_have_attribute("src", re.compile(r"^data:image/png;base64,iVBORw0KGgo"))  # a PNG
+    page.wait_for_function("image => image.complete", arg=picture.element_handle())
+    assert "[object Object]" not in picture.get_attribute("src")
+    assert picture.evaluate("image => image.naturalWidth") > 0
+    events.screenshot(path=str(SCREENSHOTS / "event-table-with-the-timeline.png"))

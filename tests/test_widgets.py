@@ -4,6 +4,8 @@ a real JupyterLab page are in test_browser.py.)"""
 
 from __future__ import annotations
 
+import base64
+
 import ipywidgets as widgets
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -157,10 +159,55 @@ def test_dialer_controls_call_the_sdk_and_show_the_python(ws):
     dialer.control("talk", uuid)
     assert dialer.last_python == f"ws.client.voice.play_tts_into_call('{uuid}', TtsStreamOptions(text='hello there'))"
     wait_until(lambda: "hello there" in [e["text"] for e in phone.heard(uuid)])
+    dialer.control("stream", uuid)  # the audio URL it starts with: your server's hold music
+    wait_until(lambda: ws.hold_music_url in [e["text"] for e in phone.heard(uuid) if e["kind"] == "stream"])
     dialer.digits.value = "12"
     dialer.control("dtmf", uuid)
     wait_until(lambda: [e["text"] for e in phone.heard(uuid) if e["kind"] == "dtmf"] == ["1", "2"])
     dialer.control("hangup", uuid)
+    ws.wait_for(uuid)
+
+
+def test_the_dialer_calls_the_phone_it_is_given(ws):
+    phone = PhoneWidget(ws, "447700900562")
+    assert Dialer(ws).to.value == "447700900000"  # no phone: a magic number that answers
+    dialer = Dialer(ws, phone=phone)
+    assert dialer.to.value == phone.number
+    dialer.call_button.click()
+    wait_until(lambda: phone.call_state() == ("ringing", dialer.calls.value))
+    phone.reject_button.click()
+
+
+def test_a_key_pressed_while_no_input_listens_says_it_was_not_heard(ws):
+    phone = PhoneWidget(ws, "447700900563")
+    dialer = Dialer(ws, NccoComposer([
+        {"action": "talk", "text": "Wait for the question"},  # no bargeIn: a key meanwhile is lost
+        {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1}, "eventUrl": [ws.webhook_url("input")]},
+    ]), phone=phone)
+    uuid = dialer.place(phone.number)
+    wait_until(lambda: phone.call_state() == ("ringing", uuid))
+    phone.answer_button.click()
+    wait_until(lambda: any(e["kind"] == "talk" for e in phone.transcript()))
+    note = "key 5 sent, but nothing on this call was listening for keys (no input action running)"
+    assert phone.press("5") == note and note in phone.keys.value
+    wait_until(lambda: phone.handle.describe()["listening_for_keys"])
+    assert phone.press("7") == "key 7 sent: the call's input action heard it"
+    ws.wait_for(uuid)
+    assert ws.inputs.loc[ws.inputs["uuid"] == uuid, "digits"].tolist() == ["7"]  # 5 was lost indeed
+
+
+@pytest.mark.parametrize("action, hears_keys", [
+    ({"action": "input", "type": ["speech"]}, False),  # it listens, but only for words
+    ({"action": "input", "type": ["dtmf", "speech"]}, True),
+    ({"action": "input", "type": ["dtmf"], "mode": "asynchronous"}, True),  # every key, until the call ends
+    ({"action": "wait", "timeout": 5}, False),
+])
+def test_the_phone_knows_whether_the_call_listens_for_keys(ws, action, hears_keys):
+    phone = ws.phone("447700900564")
+    uuid = Dialer(ws, NccoComposer([action, {"action": "wait", "timeout": 5}]), phone=phone).place(phone.number)
+    wait_until(lambda: [e["text"] for e in phone.transcript() if e["kind"] == "action"][:1] == [action["action"]])
+    assert phone.describe()["listening_for_keys"] is hears_keys
+    ws.client.voice.hangup(uuid)
     ws.wait_for(uuid)
 
 
@@ -182,8 +229,35 @@ def test_the_event_table_updates_by_itself_and_colours_by_status(ws):
     assert table.filter(status="completed")["uuid"].tolist() == [uuid]
     with pytest.raises(ValueError, match="not one of the"):
         table.filter(kind="nonsense")
-    table.show_timeline()
-    assert table.picture.outputs  # the timeline picture (or why there is none)
+    table.stop()
+
+
+def test_the_timeline_button_shows_a_png_the_page_can_load(ws):
+    uuid = ws.phone("447700900560").call(ws.number)
+    ws.wait_for(uuid)
+    table = EventTable(ws)
+    table.filter(call=uuid)
+    table.timeline_button.click()
+    (output,) = table.picture.outputs
+    png = output["data"]["image/png"]
+    # Base64 text, as in a notebook file: raw bytes reached the page as "[object Object]".
+    assert isinstance(png, str) and base64.b64decode(png).startswith(b"\x89PNG\r\n\x1a\n")
+    assert output["output_type"] == "display_data" and "Conversation CON-" in output["data"]["text/plain"]
+    table.stop()
+
+
+def test_webhooks_without_a_status_show_an_empty_status_not_nan(ws):
+    uuid = ws.phone("447700900561").call(ws.number)  # no answer handler: the default NCCO
+    ws.wait_for(uuid)
+    events = ws.events[ws.events["uuid"] == uuid]
+    assert list(zip(events["kind"], events["status"])) == [
+        ("answer", ""), ("event", "started"), ("event", "ringing"), ("event", "answered"), ("event", "completed")]
+    assert ws.calls.set_index("uuid").loc[uuid, "status"] == "completed"  # legs are still found
+    table = EventTable(ws)
+    table.filter(call=uuid)
+    answer_row = table.table.value.split("<tr class='event-row'")[1]
+    assert "data-kind='answer'" in answer_row and "background:#fde9d9" in answer_row  # its kind's colour
+    assert list(table.status.options) == ["(all)", "answered", "completed", "ringing", "started"]
     table.stop()
 
 

@@ -139,7 +139,7 @@ class EventStore:
         reason it was not answered (busy, timeout, ...), or its latest status while live.
         """
         events = self.events()
-        status_events = events[events["status"].notna() & events["verified"]]
+        status_events = events[is_status_event(events) & events["verified"]]
         legs = []
         for uuid, rows in status_events.groupby("uuid", sort=False):
             first, last = rows.iloc[0], rows.iloc[-1]
@@ -162,6 +162,12 @@ class EventStore:
                 "duration": duration,
             })
         return pd.DataFrame(legs, columns=CALL_COLUMNS)
+
+
+def is_status_event(events: pd.DataFrame) -> pd.Series:
+    """Which rows report a leg's state (started, answered, ...); the other webhooks (answer,
+    input, recording, ...) have an empty status, and refused ones none at all."""
+    return events["status"].fillna("") != ""
 
 
 def inputs(events: pd.DataFrame) -> pd.DataFrame:
@@ -208,7 +214,10 @@ def _fields(payload: dict) -> dict:
     return {
         "uuid": _text(payload.get("uuid") or payload.get("call_uuid")),
         "conversation_uuid": _text(payload.get("conversation_uuid")),
-        "status": _text(payload.get("status")),
+        # Empty, not missing, for a webhook that carries no status (answer, input, ...): the
+        # table then shows an empty cell, where NaN reads like an error to a newcomer, and
+        # not the kind's own word, which would pass an input off as a state of the call.
+        "status": _text(payload.get("status")) or "",
         "from": _text(payload.get("from")),
         "to": _text(payload.get("to")),
         "direction": _text(payload.get("direction")),

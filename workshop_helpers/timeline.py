@@ -14,6 +14,8 @@ import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .events import is_status_event
+
 RINGING, ANSWERED = "#f2c14e", "#2a9d8f"
 
 
@@ -32,7 +34,7 @@ def timeline(events: pd.DataFrame, conversation_uuid: str,
              actions: dict[str, list[tuple[pd.Timestamp, str]]] | None = None) -> Figure:
     """Draw the legs of one conversation. `actions` maps a leg's uuid to (time, action)."""
     conversation = events[events["conversation_uuid"] == conversation_uuid]
-    legs = conversation[conversation["uuid"].notna() & conversation["status"].notna()]
+    legs = conversation[conversation["uuid"].notna() & is_status_event(conversation)]
     if legs.empty:
         raise ValueError(f"no call events for conversation {conversation_uuid} yet")
     lanes = list(dict.fromkeys(legs["uuid"]))

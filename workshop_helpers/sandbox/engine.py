@@ -130,6 +130,7 @@ class Leg:
         self.transcript: list[dict] = []  # what this party said and heard, and when
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()
         self.listening = asyncio.Event()  # set while an input action waits for the caller
+        self.listening_for_keys = False  # and whether that input takes keys (not speech only)
         self.inputs_started = 0  # how many input actions have started listening
         self._input_started = asyncio.Event()  # pulsed when one does
         self.activity = asyncio.Event()  # pulsed whenever the caller makes a sound
@@ -422,11 +423,20 @@ class Leg:
             entry["seconds"] = min(seconds, max(0.0, self.clock.elapsed() - entry["at"]))
 
     # -- input actions (the phone waits for these to know when to answer) --------------
-    def start_listening(self) -> None:
+    def start_listening(self, keys: bool = True) -> None:
         self.inputs_started += 1
+        self.listening_for_keys = keys
         self.listening.set()
         self._input_started.set()
         self._input_started.clear()
+
+    @property
+    def hears_keys(self) -> bool:
+        """Whether a key pressed now reaches an input: a synchronous one that takes keys
+        (also while its bargeIn prompt plays), or an asynchronous one, which takes every key
+        until the call ends or another input replaces it. Any other key is lost."""
+        asynchronous = self.async_input is not None and not self.async_input.done()
+        return asynchronous or (self.listening.is_set() and self.listening_for_keys)
 
     async def next_input(self, after: int) -> int:
         """Wait until an input numbered above `after` listens; return its number."""

@@ -178,6 +178,8 @@ class VirtualPhone:
             "behaviour": self.behaviour.as_dict(),
             "calls": [leg.uuid for leg in self.legs],
             "on_call": self.active_leg.uuid if self.active_leg else None,
+            # whether a key pressed now would be heard (an input that takes keys is running)
+            "listening_for_keys": bool(self.active_leg and self.active_leg.hears_keys),
         }
 
     # -- what the platform asks of the phone ---------------------------------------

@@ -21,6 +21,7 @@ import re
 import ipywidgets as widgets
 
 from ..ncco import ACTION_MODELS, NccoError, as_python, parse_action, validate_ncco
+from .buttons import labelled_button
 from .model_form import ERROR_STYLE, FormError, ModelForm
 
 BUTTON = widgets.Layout(width="36px")
@@ -68,7 +69,7 @@ class NccoComposer:
         self.actions: list[ActionEditor] = []
         self.problems: list[tuple[str, str]] = []  # (ncco[i].field, reason) of the NCCO now
         self.kind = widgets.Dropdown(options=list(ACTION_MODELS), value="talk", description="action")
-        self.add_button = widgets.Button(description="Add", icon="plus", button_style="primary")
+        self.add_button = labelled_button("Add", icon="plus", button_style="primary")
         self.add_button.on_click(lambda _: self.add(self.kind.value))
         self.list = widgets.VBox()
         self.status = widgets.HTML()
@@ -76,14 +77,15 @@ class NccoComposer:
         self.preview.add_class("ncco-preview")
         self.python = widgets.Textarea(layout=widgets.Layout(width="100%", height="160px", display="none"))
         self.python.add_class("ncco-python")
-        self.copy_button = widgets.Button(description="Copy as Python", icon="code")
+        self.copy_button = labelled_button("Copy as Python", icon="code")
         self.copy_button.on_click(lambda _: self.show_python())
-        self.answer_button = widgets.Button(description="Use as the answer NCCO", icon="reply",
-                                            disabled=workshop is None,
-                                            tooltip="calls to your number get this NCCO")
+        self.answer_button = labelled_button("Use as the answer NCCO", icon="reply",
+                                             disabled=workshop is None,
+                                             tooltip="calls to your number get this NCCO")
         self.answer_button.on_click(lambda _: self.answer_with(self.workshop))
         editor = widgets.VBox([widgets.HBox([self.kind, self.add_button]), self.list])
-        buttons = widgets.HBox([self.copy_button, self.answer_button])
+        buttons = widgets.HBox([self.copy_button, self.answer_button],
+                               layout=widgets.Layout(flex_flow="row wrap"))  # a narrow page: two rows
         side = widgets.VBox([self.status, self.preview, buttons, self.python],
                             layout=widgets.Layout(width="45%", padding="0 0 0 12px"))
         self.widget = widgets.HBox([widgets.VBox([editor], layout=widgets.Layout(width="55%")), side])

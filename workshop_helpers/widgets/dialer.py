@@ -3,11 +3,11 @@
 Every button is one call of the official SDK, and the widget shows that call as Python
 under the buttons, so you can see (and copy) what each click did:
 
-    dialer = Dialer(ws, composer)           # composer: an NccoComposer (optional)
-    dialer                                  # shows it
-    uuid = dialer.place("447700900000")     # what "Call" does (the composer's NCCO)
-    dialer.control("mute", uuid)            # what each button does
-    dialer.last_python                      # the SDK call the last button made
+    dialer = Dialer(ws, composer, phone=phone)  # both optional: an NccoComposer, a PhoneWidget
+    dialer                                      # shows it; "to" starts as the phone's number
+    uuid = dialer.place("447700900000")         # what "Call" does (the composer's NCCO)
+    dialer.control("mute", uuid)                # what each button does
+    dialer.last_python                          # the SDK call the last button made
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ import html
 import ipywidgets as widgets
 from vonage_voice.models import AudioStreamOptions, TtsStreamOptions
 
+from .buttons import labelled_button
+
+#: Who "Call" rings when no phone is given: a magic number that answers after a second.
+DEFAULT_TO = "447700900000"
 
 #: Each control: (button label, SDK call as Python, what it needs from the form).
 CONTROLS = {
@@ -37,24 +41,28 @@ CONTROLS = {
 class Dialer:
     """Call a number (a virtual phone, or a real one in live mode) and control the call."""
 
-    def __init__(self, workshop, composer=None):
+    def __init__(self, workshop, composer=None, phone=None):
+        """`phone` (a PhoneWidget or a virtual phone) is the one "Call" rings at first:
+        given explicitly, so the dialer never guesses which phone on the page you mean."""
         self.workshop = workshop
         self.composer = composer
-        self.to = widgets.Text(value="447700900000", description="to")
+        self.to = widgets.Text(value=DEFAULT_TO if phone is None else phone.number, description="to")
         sources = ["the answer handler (answer_url)"]
         if composer is not None:
             sources.insert(0, "the composer's NCCO")
         self.source = widgets.Dropdown(options=sources, description="NCCO from")
-        self.call_button = widgets.Button(description="Call", button_style="success", icon="phone")
+        self.call_button = labelled_button("Call", button_style="success", icon="phone")
         self.call_button.on_click(lambda _: self._try(lambda: self.place(self.to.value)))
         self.calls = widgets.Dropdown(options=[], description="call")
         self.calls.add_class("dialer-calls")
         self.text = widgets.Text(placeholder="text to speak", description="text")
-        self.url = widgets.Text(placeholder="https://…/audio.mp3", description="audio URL")
+        # Your own server's hold music: a file the platform can fetch in both modes, offline too.
+        self.url = widgets.Text(value=workshop.hold_music_url, placeholder="https://…/audio.mp3",
+                                description="audio URL")
         self.digits = widgets.Text(placeholder="1234#", description="digits")
         buttons = []
         for name, (label, _) in CONTROLS.items():
-            button = widgets.Button(description=label)
+            button = labelled_button(label)
             button.add_class(f"control-{name}")
             button.on_click(lambda _, name=name: self._try(lambda: self.control(name, self.calls.value)))
             buttons.append(button)
@@ -64,7 +72,7 @@ class Dialer:
         self.widget = widgets.VBox([
             widgets.HBox([self.to, self.source, self.call_button]),
             self.calls, widgets.HBox([self.text, self.url, self.digits]),
-            widgets.GridBox(buttons, layout=widgets.Layout(grid_template_columns="repeat(6, 150px)")),
+            widgets.GridBox(buttons, layout=widgets.Layout(grid_template_columns="repeat(6, max-content)")),
             self.result,
         ], layout=widgets.Layout(border="1px solid #999", padding="8px"))
         self.widget.add_class("dialer")

@@ -12,11 +12,14 @@ arrives. It only ever changes this widget, so nothing is printed into other cell
 
 from __future__ import annotations
 
+import base64
 import html
 import threading
 
 import ipywidgets as widgets
 import pandas as pd
+
+from .buttons import labelled_button
 
 ALL = "(all)"
 COLUMNS = ["received_at", "kind", "status", "uuid", "from", "to", "digits", "speech", "reason", "refused"]
@@ -46,7 +49,7 @@ class EventTable:
             dropdown.layout = widgets.Layout(width="260px")
         self.table = widgets.HTML()
         self.table.add_class("event-table")
-        self.timeline_button = widgets.Button(description="Timeline", icon="chart-bar")
+        self.timeline_button = labelled_button("Timeline", icon="chart-bar")
         self.timeline_button.on_click(lambda _: self.show_timeline())
         self.picture = widgets.Output()
         self.rows = pd.DataFrame(columns=COLUMNS)
@@ -107,7 +110,7 @@ class EventTable:
         except ValueError as error:
             self.picture.append_stdout(f"{error}\n")
             return None
-        self.picture.append_display_data(figure)
+        self.picture.outputs = (picture_output(figure),)
         return figure
 
     def stop(self) -> None:
@@ -129,6 +132,16 @@ class EventTable:
                     return
 
 
+def picture_output(figure) -> dict:
+    """The figure as an Output widget's output. In a cell's output the kernel turns a PNG's
+    bytes into base64 text; an Output widget sends its outputs to the page as they are, and
+    raw bytes arrived as `[object Object]` (a broken image), so the PNG goes as base64 here."""
+    png = base64.b64encode(figure._repr_png_()).decode("ascii")
+    title = figure.axes[0].get_title() if figure.axes else "a call"
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": png, "text/plain": f"<timeline: {title}>"}}
+
+
 def render(rows: pd.DataFrame, total: int) -> str:
     """The rows as an HTML table, each coloured by its status (or kind)."""
     head = "".join(f"<th style='text-align:left;padding:2px 6px'>{name}</th>" for name in COLUMNS)
@@ -136,7 +149,7 @@ def render(rows: pd.DataFrame, total: int) -> str:
     for _, row in rows.iterrows():
         if isinstance(row["refused"], str):
             key = "refused"
-        elif isinstance(row["status"], str):
+        elif isinstance(row["status"], str) and row["status"]:
             key = row["status"]
         elif isinstance(row["digits"], str) or isinstance(row["speech"], str):
             key = "input"  # an input's result, wherever it was sent

@@ -5,7 +5,8 @@ one call you could type instead:
 
     phone = PhoneWidget(ws, "447700900123")
     phone                          # shows it
-    phone.handle.press("1")        # what the "1" key does; .say(...), .hangup(), ...
+    phone.press("1")               # what the "1" key does (and whether an input heard it)
+    phone.handle.say("sales")      # the other buttons: .say(...), .answer(), .hangup(), ...
     phone.transcript()             # what it has said and heard on its latest call
 
 While the widget is open the phone waits for you to answer (its `on_ring` is "manual").
@@ -19,6 +20,7 @@ import threading
 import ipywidgets as widgets
 
 from ..sandbox.media import DTMF_FREQUENCIES
+from .buttons import labelled_button
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
 KEY = widgets.Layout(width="48px", height="36px")
@@ -35,10 +37,10 @@ class PhoneWidget:
         self.every = every
         self.state = widgets.HTML()
         self.state.add_class("phone-state")
-        self.answer_button = widgets.Button(description="Answer", button_style="success", icon="phone")
-        self.reject_button = widgets.Button(description="Reject", button_style="danger")
-        self.hangup_button = widgets.Button(description="Hang up", button_style="danger", icon="phone-slash")
-        self.call_button = widgets.Button(description=f"Call {workshop.number}", icon="phone-volume")
+        self.answer_button = labelled_button("Answer", button_style="success", icon="phone")
+        self.reject_button = labelled_button("Reject", button_style="danger")
+        self.hangup_button = labelled_button("Hang up", button_style="danger", icon="phone-slash")
+        self.call_button = labelled_button(f"Call {workshop.number}", icon="phone-volume")
         self.answer_button.on_click(lambda _: self._do(self.handle.answer))
         self.reject_button.on_click(lambda _: self._do(self.handle.reject))
         self.hangup_button.on_click(lambda _: self._do(self.handle.hangup))
@@ -47,23 +49,25 @@ class PhoneWidget:
         for key in KEYS:
             button = widgets.Button(description=key, layout=KEY, tooltip=f"{DTMF_FREQUENCIES[key]} Hz")
             button.add_class(f"key-{'star' if key == '*' else 'hash' if key == '#' else key}")
-            button.on_click(lambda _, key=key: self._in_background(self.handle.press, key))
+            button.on_click(lambda _, key=key: self._in_background(self.press, key))
             keypad.append(button)
         self.phrase = widgets.Text(placeholder="a phrase to say", layout=widgets.Layout(width="220px"))
-        self.say_button = widgets.Button(description="Say", icon="comment")
+        self.say_button = labelled_button("Say", icon="comment")
         self.say_button.on_click(lambda _: self._in_background(self.handle.say, self.phrase.value))
         self.heard = widgets.HTML()
         self.heard.add_class("phone-transcript")
         self.audio = widgets.Audio(format="wav", autoplay=False, loop=False)
-        self.audio_button = widgets.Button(description="Play the call", icon="volume-up")
+        self.audio_button = labelled_button("Play the call", icon="volume-up")
         self.audio_button.on_click(lambda _: self.load_audio())
+        self.keys = widgets.HTML()  # what became of the latest key pressed
+        self.keys.add_class("phone-keys")
         self.error = widgets.HTML()
         self.widget = widgets.VBox([
             widgets.HTML(f"<b>Virtual phone {html.escape(self.number)}</b>"), self.state,
             widgets.HBox([self.answer_button, self.reject_button, self.hangup_button, self.call_button]),
             widgets.GridBox(keypad, layout=widgets.Layout(grid_template_columns="repeat(3, 52px)")),
             widgets.HBox([self.phrase, self.say_button]),
-            self.error, self.heard, widgets.HBox([self.audio_button, self.audio]),
+            self.keys, self.error, self.heard, widgets.HBox([self.audio_button, self.audio]),
         ], layout=widgets.Layout(border="1px solid #999", padding="8px", width="520px"))
         self.widget.add_class("virtual-phone")
         self._stop = threading.Event()
@@ -81,6 +85,21 @@ class PhoneWidget:
         except Exception as error:  # show it by the phone: it is what the user must fix
             self.error.value = f"<span style='color:#b00020'>{html.escape(str(error))}</span>"
         self.refresh()
+
+    def press(self, key: str) -> str:
+        """Press a key on the call and say what became of it. As on a real call, a key
+        pressed while no input action listens for keys is lost: the phone says so, so a
+        key pressed too early (or too late) is no mystery."""
+        self.keys.value = ""
+        listening = self.handle.describe()["listening_for_keys"]  # at the moment it is pressed
+        self.handle.press(key)
+        if listening:
+            note, colour = f"key {key} sent: the call's input action heard it", "#1b5e20"
+        else:
+            note, colour = (f"key {key} sent, but nothing on this call was listening for keys "
+                            "(no input action running)"), "#8a5300"
+        self.keys.value = f"<span style='color:{colour}'>{html.escape(note)}</span>"
+        return note
 
     def _in_background(self, action, *args) -> None:
         """Keys and words take time on the call's clock; the notebook stays usable meanwhile."""
