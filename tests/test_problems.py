@@ -157,3 +157,19 @@ def test_an_answer_webhook_nobody_answers_is_named_with_its_address(ws, capsys):
     ws.wait_for(uuid)
     said = capsys.readouterr().out
     assert "- the platform's answer webhook to http://localhost:1/answer failed: " in said
+
+
+def test_a_stream_the_platform_cannot_fetch_is_said_under_the_cell_with_what_works_offline(ws, capsys):
+    from vonage_voice import Stream
+    missing = ws.hold_music_url.replace("hold.wav", "nothing-here.wav")
+
+    @ws.answer
+    def answer(call):
+        return [Stream(streamUrl=[missing]), Talk(text="Goodbye")]
+
+    uuid = ws.phone(CALLER).call(ws.number)
+    ws.wait_for(uuid)
+    out = capsys.readouterr().out
+    assert f"- the platform could not play {missing}: HTTP 404 from {missing}: a stream's URL must be" in out
+    assert "use ws.hold_music_url" in out
+    assert [e["text"] for e in ws.phone(CALLER).heard() if e["kind"] == "talk"] == ["Goodbye"]  # the call went on

@@ -65,9 +65,19 @@ def ncco_refused(kind: str, error: Exception) -> str:
     return f"your {HANDLER_NAMES[kind]} handler returned an NCCO the platform would refuse: {error}"
 
 
-def problems(events: pd.DataFrame, deliveries: list[dict] = ()) -> list[str]:
+#: What to do when the platform could not fetch something an NCCO pointed it at.
+_FETCH_ADVICE = {
+    "could not play": "a stream's URL must be one the platform can fetch (offline, use "
+                      "ws.hold_music_url, or a file your own server serves)",
+    "could not open": "a websocket's URI must be a server that is listening",
+}
+
+
+def problems(events: pd.DataFrame, deliveries: list[dict] = (), noted: list[str] = ()) -> list[str]:
     """What went wrong on one call: its events (from the store, oldest first) and, in
-    the sandbox, what the platform saw of each webhook it sent (`sandbox.webhooks(uuid)`).
+    the sandbox, what the platform saw of each webhook it sent (`sandbox.webhooks(uuid)`)
+    and the errors it noted on the call (`noted`: a stream it could not play, say, which
+    the real platform reports to nobody: you would only hear silence).
     Causes come first (your handlers, webhooks that failed); what the platform did about
     them follows in one plain line, with its own words only when no cause is known."""
     causes, reported = [], []
@@ -88,6 +98,10 @@ def problems(events: pd.DataFrame, deliveries: list[dict] = ()) -> list[str]:
             causes.append(f"the platform's {delivery['kind']} webhook to {delivery['url']} failed: {failed}")
         elif status is not None and status >= 400 and status != 500:  # a 500 is a handler's, above
             causes.append(f"the platform's {delivery['kind']} webhook to {delivery['url']} got HTTP {status}")
+    for text in noted:
+        advice = next((a for start, a in _FETCH_ADVICE.items() if text.startswith(start)), None)
+        if advice:  # (the other errors it notes, it also sent as error events: above)
+            causes.append(f"the platform {text.rstrip('.')}: {advice}")
     if causes and reported:
         reported = ["so the platform could not go on with the call, and ended it"]
     return causes + reported

@@ -329,11 +329,16 @@ class Workshop:
     def tell_problems(self, uuid: str, quiet: bool = False, events: pd.DataFrame | None = None) -> list[str]:
         """Print, under the cell that waited, what went wrong on call `uuid` that has not
         been said yet (a handler that raised or returned no NCCO, an NCCO refused, a
-        webhook that failed, the platform's error events); return all of it. `quiet`
+        webhook that failed, the platform's error events, a stream it could not fetch);
+        return all of it. `quiet`
         only returns it (and counts it as said); `events` is ws.events, if you have it."""
-        deliveries = self.sandbox.webhooks(uuid) if self.sandbox is not None else []
+        deliveries, noted = [], []
+        if self.sandbox is not None:
+            deliveries = self.sandbox.webhooks(uuid)
+            noted = [e["text"] for e in self.sandbox.transcript(uuid)
+                     if e["who"] == "platform" and e["kind"] == "error"]
         events = self.store.events() if events is None else events
-        found = problems.problems(for_call(events, uuid), deliveries)
+        found = problems.problems(for_call(events, uuid), deliveries, noted)
         found += [problem for part in self._attached for problem in part.take_problems()]
         new = [problem for problem in found if (uuid, problem) not in self._told]
         self._told.update((uuid, problem) for problem in new)
