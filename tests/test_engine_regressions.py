@@ -232,3 +232,24 @@ def test_end_on_silence_ends_when_its_quiet_runs_out_even_a_rounding_error_short
     finally:
         loop.close()
     assert leg.waits == 1 and clock.elapsed() == 1000.0
+
+
+@pytest.mark.parametrize("offset", [0.1 * n for n in range(1, 30, 3)])
+def test_a_stream_that_played_to_its_end_lasted_exactly_its_length_whenever_it_began(offset):
+    """Call time is a sum of moments, so 8 s played from 37.3 s in could come out as
+    7.999999999999999 s: the transcript keeps lengths to the microsecond."""
+    import workshop_helpers as wh
+    from vonage_voice import Stream
+    ws = wh.start(clock="virtual")
+    try:
+        ws.sleep(offset)
+
+        @ws.answer
+        def answer(call):
+            return [Stream(streamUrl=[ws.hold_music_url])]
+
+        phone = ws.phone("447700900612")
+        ws.wait_for(phone.call(ws.number))
+        assert [e["seconds"] for e in phone.heard() if e["kind"] == "stream"] == [8.0]
+    finally:
+        wh.stop()

@@ -420,7 +420,10 @@ class Leg:
         try:
             await self.clock.sleep(max(0.0, entry["at"] + seconds - self.clock.elapsed()))
         finally:
-            entry["seconds"] = min(seconds, max(0.0, self.clock.elapsed() - entry["at"]))
+            # To the microsecond: the clock's sum of earlier moments can leave 8 s played
+            # as 7.999999999999999, which is not a length anyone means.
+            played = round(self.clock.elapsed() - entry["at"], 6)
+            entry["seconds"] = min(seconds, max(0.0, played))
 
     # -- input actions (the phone waits for these to know when to answer) --------------
     def start_listening(self, keys: bool = True) -> None:
