@@ -412,6 +412,26 @@ def test_the_hold_music_is_served_by_the_webhook_server(ws):
     assert soundfile.info(io.BytesIO(audio.content)).duration == 8.0
 
 
+def test_a_beep_and_a_spoken_announcement_are_served_too_and_play_on_a_call(ws):
+    import requests
+    from vonage_voice import Stream
+    beep, announcement = ws.sound_url("beep"), ws.sound_url("announcement")
+
+    @ws.answer
+    def answer(call):
+        return [Stream(streamUrl=[beep]), Stream(streamUrl=[announcement])]
+
+    phone = ws.phone("447700900613")
+    ws.wait_for(phone.call(ws.number))
+    played = [(e["text"], e["seconds"]) for e in phone.heard() if e["kind"] == "stream"]
+    assert played[0] == (beep, 0.5) and played[1][0] == announcement and played[1][1] > 2
+    assert not [e for e in phone.heard() if e["kind"] == "error"]
+    missing = requests.get(ws.sound_url("hold").replace("hold", "jingle"), timeout=10)
+    assert missing.status_code == 404 and "/audio/beep.wav" in missing.text
+    with pytest.raises(ValueError, match="choose one of 'hold', 'beep', 'announcement'"):
+        ws.sound_url("jingle")
+
+
 # -- notebook 06: voicemail -----------------------------------------------------------------------
 VOICEMAIL = (SOLUTIONS / "voicemail.py").read_text()
 

@@ -30,7 +30,7 @@ from flask import Flask, Response, request
 
 from . import problems
 from .events import EventStore
-from .hold_music import hold_music_wav
+from .sounds import SOUNDS, sound_wav
 from .ncco import NccoError, validate_ncco
 from .serving import BackgroundServer
 
@@ -106,9 +106,12 @@ class WebhookServer:
                 return Response(f"No webhook called {kind}.", status=404)
             return self._handle(kind)
 
-        @app.get("/audio/hold.wav")
-        def hold_music():
-            return Response(hold_music_wav(), mimetype="audio/wav")
+        @app.get("/audio/<name>.wav")
+        def sound(name: str):
+            if name not in SOUNDS:
+                names = ", ".join(f"/audio/{known}.wav" for known in SOUNDS)
+                return Response(f"No sound called {name}; there are {names}.", status=404)
+            return Response(sound_wav(name), mimetype="audio/wav")
 
         @app.get("/")
         def index():

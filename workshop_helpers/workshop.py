@@ -35,6 +35,7 @@ from .sandbox import PhoneHandle, Sandbox
 from .sandbox.clock import check_clock
 from .sandbox.engine import check_status
 from .server import WebhookServer
+from .sounds import SOUNDS
 from .timeline import timeline as draw_timeline
 from .vonage_app import point_webhooks
 
@@ -254,7 +255,14 @@ class Workshop:
     @property
     def hold_music_url(self) -> str:
         """Hold music your own server serves, for `musicOnHoldUrl` or `stream` (8 s)."""
-        return f"{self.url}/audio/hold.wav"
+        return self.sound_url("hold")
+
+    def sound_url(self, name: str) -> str:
+        """A sound your own server serves, for `stream`: "hold" (music, 8 s), "beep" or
+        "announcement" (a spoken sentence). They work offline, and live through the tunnel."""
+        if name not in SOUNDS:
+            raise ValueError(f"there is no sound {name!r}; choose one of {', '.join(map(repr, SOUNDS))}")
+        return f"{self.url}/audio/{name}.wav"
 
     # -- phones and what happened -------------------------------------------------------------
     def phone(self, number: str) -> PhoneHandle:
