@@ -57,7 +57,7 @@ def timeline(events: pd.DataFrame, conversation_uuid: str,
                           fontsize=8, rotation=20)
         for _, event in conversation[(conversation["kind"].isin(MARKED_KINDS))
                                      & (conversation["uuid"].isin([uuid, None]))].iterrows():
-            when = event["timestamp"] if event["timestamp"] is not None else event["received_at"]
+            when = event["timestamp"] if pd.notna(event["timestamp"]) else event["received_at"]
             text = event["kind"] + (f" {event['digits']}" if event["digits"] else "")
             axes.plot([when], [lane], marker="D", color="black", markersize=5)
             axes.annotate(text, (when, lane), xytext=(0, -16), textcoords="offset points", fontsize=8)
