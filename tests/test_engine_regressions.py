@@ -253,3 +253,22 @@ def test_a_stream_that_played_to_its_end_lasted_exactly_its_length_whenever_it_b
         assert [e["seconds"] for e in phone.heard() if e["kind"] == "stream"] == [8.0]
     finally:
         wh.stop()
+
+
+def test_a_phone_that_awaits_the_beep_speaks_after_it_however_long_the_greeting():
+    import workshop_helpers as wh
+    from vonage_voice import Record, Talk
+    ws = wh.start(clock="virtual")
+    try:
+        for greeting in ("Hi.", "Sorry, nobody is here to take your call right now. Please leave a message."):
+            @ws.answer
+            def answer(call):
+                return [Talk(text=greeting), Record(beepStart=True, endOnSilence=3)]
+
+            phone = ws.phone("447700900614").script(script=[{"await_beep": True}, {"say": "it is me"}])
+            ws.wait_for(phone.call(ws.number))
+            (beep,) = [e for e in phone.transcript() if e["kind"] == "beep"]
+            (said,) = [e for e in phone.transcript() if e["kind"] == "said"]
+            assert said["at"] == pytest.approx(beep["at"] + beep["seconds"])
+    finally:
+        wh.stop()

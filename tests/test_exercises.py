@@ -352,6 +352,10 @@ def test_moderated_starter_is_not_attempted(ws, tmp_path, capsys):
     (("startOnEnter=False, musicOnHoldUrl=[ws.hold_music_url]", ""),
      "Incorrect: the attendee, waiting 8 s before the host came, heard no hold music"),
     (("endOnExit=True", ""), "Incorrect: when the host hung up, the attendee stayed in the conference"),
+    (("if call[\"from\"] == HOST:", "if call[\"to\"] == HOST:"),
+     "Incorrect: the host heard hold music too, so the stand-up never started"),
+    (("musicOnHoldUrl=[ws.hold_music_url]", "musicOnHoldUrl=ws.hold_music_url"),
+     "Incorrect: your answer handler raised ValidationError"),
 ])
 def test_moderated_mistakes_are_incorrect_with_what_the_attendee_heard(ws, tmp_path, capsys, change, said):
     run_cell(ws, tmp_path, (SOLUTIONS / "moderated.py").read_text().replace(*change))
@@ -442,6 +446,15 @@ def test_voicemail_solution_is_correct(ws, tmp_path, capsys):
     assert capsys.readouterr().out == f"Correct: {voicemail.correct}\n"
 
 
+@pytest.mark.parametrize("greeting", ["Leave a message.", "Hello."])
+def test_voicemail_with_a_short_greeting_is_correct_too_the_caller_speaks_after_the_beep(ws, tmp_path, capsys, greeting):
+    long = "Sorry, nobody can take your call. Please leave a message."
+    assert long in VOICEMAIL
+    run_cell(ws, tmp_path, VOICEMAIL.replace(long, greeting))
+    voicemail.check({})
+    assert capsys.readouterr().out == f"Correct: {voicemail.correct}\n"
+
+
 def test_voicemail_starter_is_not_attempted(ws, tmp_path, capsys):
     run_cell(ws, tmp_path, voicemail.starter)
     voicemail.check({})
@@ -454,7 +467,10 @@ def test_voicemail_starter_is_not_attempted(ws, tmp_path, capsys):
                                                 "message: give the Record endOnSilence=3"),
     (VOICEMAIL.replace("endOnSilence=3, ", "endOnKey='#', "),
      "Incorrect: the caller heard 'Sorry, nobody can take your call. Please leave a message.' and "
-     "nothing after the message"),
+     "nothing after their message: the recording went on until they hung up. End it with endOnSilence=3"),
+    (VOICEMAIL.replace("        Talk(text=\"Thank you. Goodbye.\"),\n", ""),
+     "Incorrect: the caller heard 'Sorry, nobody can take your call. Please leave a message.' and "
+     "nothing after their message: after the Record, say goodbye with a Talk."),
     ("@ws.answer\ndef answer(call):\n    return [\n"
      "        Record(beepStart=True, endOnSilence=3, eventUrl=[ws.webhook_url('recording')]),\n"
      "        Talk(text='Sorry, nobody can take your call. Please leave a message.'),\n"
@@ -514,6 +530,12 @@ AGENT_BY_CONNECT = (IVR.split("        room = ")[0]
      "agent, whose phone rang: put the agent's call and the caller in a conversation of the same name."),
     (IVR.replace('return voicemail("Please leave a message after the beep.")', 'return [Talk(text="Bye.")]'),
      "Incorrect: 1 of 5 callers did not get where they were going:\n  ✓ presses 1\n  ✗ presses 2: heard "),
+    (IVR.replace('if key == "1":', 'if key == 1:'),
+     "Incorrect: 3 of 5 callers did not get where they were going:\n  ✗ presses 1: pressed 1 and heard "),
+    (IVR.replace("if not office_open():", "if office_open:"),
+     "Incorrect: 4 of 5 callers did not get where they were going:\n  ✗ presses 1: heard 'Acme is closed."),
+    (IVR.replace('room = f"agent-{event[\'uuid\']}"', 'room = "support"'),
+     "Incorrect: 2 of 5 callers did not get where they were going:\n  ✗ presses 1: heard another caller"),
     (IVR.replace('key = event["dtmf"]["digits"]', 'key = int(event["dtmf"]["digits"])'),
      "Incorrect: your on_input handler raised TypeError"),  # digits is None when no key came
 ])

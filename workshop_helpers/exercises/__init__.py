@@ -109,7 +109,7 @@ class Exercise:
         from IPython import get_ipython
         from IPython.display import Markdown, display
 
-        if get_ipython() is None:  # a terminal, a script
+        if getattr(get_ipython(), "kernel", None) is None:  # a script, a terminal: plain text
             print(code)
         else:
             display(Markdown(f"Solution (read it, then write your own):\n\n```python\n{code}\n```"))

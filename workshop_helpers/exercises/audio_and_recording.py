@@ -8,7 +8,7 @@ from pathlib import Path
 
 import soundfile
 
-from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish, talks
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, fields, finish, talks
 
 SPEAKER = "447700900601"      # waits for the beep, leaves a message, then stays silent
 HANGS_UP = "447700900602"     # hangs up during the greeting
@@ -19,8 +19,9 @@ def _grade(ws, exercise: Exercise, answer) -> Result:
     if ws.sandbox is None:
         return Result(NOT_ATTEMPTED, "live mode: this check needs virtual phones that speak and "
                                      "hang up; call your number, leave a message, and listen to it.")
-    ws.phone(SPEAKER).script(script=[{"wait": 6}, {"say": MESSAGE}, {"wait": 8}, {"hangup": True}])
-    ws.phone(HANGS_UP).script(script=[{"wait": 1}, {"hangup": True}])
+    ws.phone(SPEAKER).script(script=[{"await_beep": True}, {"wait": 1}, {"say": MESSAGE}, {"wait": 8},
+                                     {"hangup": True}])
+    ws.phone(HANGS_UP).script(script=[{"wait": 0.2}, {"hangup": True}])  # in any greeting
     speaker, quitter = ws.phone(SPEAKER).call(ws.number), ws.phone(HANGS_UP).call(ws.number)
     failed = finish(ws, [speaker, quitter]).cause()
     if failed:
@@ -40,13 +41,26 @@ def _grade(ws, exercise: Exercise, answer) -> Result:
         return Result(INCORRECT, f"the recording is {seconds:.1f} s long, shorter than the message: "
                                  "give the Record endOnSilence=3, so that the call waits for the "
                                  "message (and 3 s of quiet after it) before going on.")
-    said_at = max(e["at"] for e in heard if e["kind"] == "said")
+    said_at = max((e["at"] for e in heard if e["who"] == "phone" and e["kind"] == "said"), default=0)
     after = [e for e in heard if e["who"] == "platform" and e["kind"] == "talk" and e["at"] > said_at]
     if not after:
-        return Result(INCORRECT, f"the caller heard {' / '.join(repr(t) for t in talks(ws, speaker))} and nothing after "
-                                 "the message: the recording went on until they hung up. End it with "
-                                 "endOnSilence=3, then say goodbye.")
+        heard_text = " / ".join(repr(t) for t in talks(ws, speaker))
+        if _says_goodbye(answer):
+            return Result(INCORRECT, f"the caller heard {heard_text} and nothing after their message: the "
+                                     "recording went on until they hung up. End it with endOnSilence=3, so "
+                                     "the call goes on to your goodbye.")
+        return Result(INCORRECT, f"the caller heard {heard_text} and nothing after their message: after "
+                                 "the Record, say goodbye with a Talk.")
     return Result(CORRECT, exercise.correct)
+
+
+def _says_goodbye(answer) -> bool:
+    """Whether the NCCO your answer handler returns has a Talk after its Record."""
+    try:
+        actions = fields(answer({"from": SPEAKER, "to": "", "uuid": "check"}), "action")
+    except Exception:
+        return False
+    return "record" in actions and "talk" in actions[actions.index("record") + 1:]
 
 
 def _recording_urls(ws, uuid: str) -> list[str]:

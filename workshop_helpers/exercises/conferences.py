@@ -17,7 +17,11 @@ def _grade(ws, exercise: Exercise, answer) -> Result:
     # The attendee comes first and waits; the host joins, speaks, and leaves.
     ws.phone(HOST).script(script=[{"wait": 3}, {"say": HOST_SAYS}, {"wait": 1}, {"hangup": True}])
     attendee = ws.phone(ATTENDEE).script(script=[]).call(ws.number)
-    ws.wait_for(attendee, "answered", tell=False)
+    try:
+        ws.wait_for(attendee, "answered", tell=False)
+    except TimeoutError:  # the call never got going: say why
+        return finish(ws, [attendee], seconds=5).cause() or Result(
+            INCORRECT, "the attendee's call was never answered; see what went wrong below.")
     ws.sandbox.sleep(8)
     host = ws.phone(HOST).call(ws.number)
     calls = finish(ws, [host, attendee], seconds=40)
@@ -27,6 +31,10 @@ def _grade(ws, exercise: Exercise, answer) -> Result:
     heard = ws.sandbox.transcript(attendee)
     host_words = [e for e in heard if e["who"] == HOST and e["kind"] == "said"]
     music = [e for e in heard if e["kind"] == "music"]
+    if [e for e in ws.sandbox.transcript(host) if e["kind"] == "music"]:
+        return Result(INCORRECT, "the host heard hold music too, so the stand-up never started: only "
+                                 "the others wait for the host (the host keeps startOnEnter, which is "
+                                 "True by default).")
     if not host_words:
         return Result(INCORRECT, "the attendee never heard the host: put both in the same named "
                                  "conversation.")
@@ -37,10 +45,6 @@ def _grade(ws, exercise: Exercise, answer) -> Result:
     if attendee in calls.endless:
         return Result(INCORRECT, "when the host hung up, the attendee stayed in the conference (the "
                                  "check hung up after 40 s): give the host endOnExit=True.")
-    host_heard_music = [e for e in ws.sandbox.transcript(host) if e["kind"] == "music"]
-    if host_heard_music:
-        return Result(INCORRECT, "the host heard hold music too: only the others wait for the host "
-                                 "(the host keeps startOnEnter, which is True by default).")
     return Result(CORRECT, exercise.correct)
 
 

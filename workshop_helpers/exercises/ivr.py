@@ -116,11 +116,20 @@ def _path_problem(ws, caller: Caller, uuid: str, agent_rang: bool, agent_heard: 
     said = " / ".join(f"'{text}'" for text in talks(ws, uuid)) or "nothing"
     asked = int((ws.call_events(uuid)["kind"] == "input").sum())
     if caller.asked == 0 and asked:
-        return (f"heard {said}: the menu, after hours. Ask office_open() in your answer handler "
-                "and return voicemail(...) when it says False (the check makes it say False).")
+        return (f"heard {said}: the menu, after hours. Ask office_open() (with its brackets) in "
+                "your answer handler and return voicemail(...) when it says False (the check makes it say False).")
+    if caller.asked and not asked:
+        return (f"heard {said} and was never asked for a key: when the office is open, return "
+                "a welcome and menu() (is it office_open(), with its brackets?).")
     if asked < caller.asked:
         return (f"heard {said} and was not asked for a key again: for any key but 1 and 2, "
                 "and for none (digits None, timed_out True), say so and return menu() again.")
+    if caller.goes_to == "agent" and asked > caller.asked:
+        return (f"pressed 1 and heard {said}: keys arrive as text, so compare with \"1\", not 1.")
+    others = {c.number for c in CALLERS + [AFTER_HOURS]} - {caller.number}
+    if any(e["who"] in others for e in heard):
+        return ("heard another caller: each caller needs a conversation of their own, named "
+                "after their call (f\"agent-{event['uuid']}\").")
     if caller.goes_to == "agent":
         if not any(e["kind"] == "said" and e["who"] == AGENT for e in heard):
             if agent_rang:

@@ -308,7 +308,7 @@ async def record(leg: "Leg", action: "models.Record") -> None:
     """Record the call; with an end condition it blocks, otherwise it runs until hangup."""
     recording = Recording(leg, action)
     if action.beepStart:
-        leg.note("platform", "beep", "beep", seconds=0.4)
+        leg.beep()
     if not recording.synchronous:
         leg.start_child(_record_until_hangup(recording))
         return None

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 #: Illustrative per-minute rate (EUR) so `price` fields have realistic values.
 RATE_PER_MINUTE = "0.00450000"
 NETWORK = "GB-VIRTUAL-SANDBOX"
+#: How long the beep before a recording lasts (a record action's beepStart).
+BEEP_SECONDS = 0.4
 
 #: Failure outcomes: the event status and the extra fields it carries.
 OUTCOMES = {
@@ -133,6 +135,8 @@ class Leg:
         self.listening_for_keys = False  # and whether that input takes keys (not speech only)
         self.inputs_started = 0  # how many input actions have started listening
         self._input_started = asyncio.Event()  # pulsed when one does
+        self.beeps = 0  # how many record beeps this leg's party has heard
+        self._beeped = asyncio.Event()  # pulsed at each
         self.activity = asyncio.Event()  # pulsed whenever the caller makes a sound
         self.last_activity_end = 0.0
         self.prompt: asyncio.Task | None = None  # a bargeIn talk/stream still playing
@@ -446,6 +450,20 @@ class Leg:
         while not (self.listening.is_set() and self.inputs_started > after):
             await self._input_started.wait()
         return self.inputs_started
+
+    def beep(self) -> None:
+        """The platform beeps before it records (a record action's beepStart)."""
+        self.note("platform", "beep", "beep", seconds=BEEP_SECONDS)
+        self.beeps += 1
+        self._beeped.set()
+        self._beeped.clear()
+
+    async def next_beep(self, after: int) -> int:
+        """Wait until a beep numbered above `after` has sounded, to its end; its number."""
+        while self.beeps <= after:
+            await self._beeped.wait()
+        await self.clock.sleep(BEEP_SECONDS)
+        return self.beeps
 
     def _pulse_activity(self, seconds: float) -> None:
         self.last_activity_end = self.clock.elapsed() + seconds

@@ -44,6 +44,7 @@ SCRIPT_STEPS = {
     "press": "press these keys (0-9, *, #), a fifth of a second each",
     "say": "say this phrase (it takes 0.4 s a word)",
     "await_input": "wait until the platform listens for input (an `input` action)",
+    "await_beep": "wait until the platform beeps to record (a `record` action's beepStart)",
     "hangup": "hang up",
 }
 
@@ -209,7 +210,7 @@ class VirtualPhone:
         if self.behaviour.answered_by == "machine":
             await self.say(leg, VOICEMAIL_GREETING)
             leg.receive_beep()
-        last_input = 0  # each await_input step waits for a new input action
+        last_input = last_beep = 0  # each await_ step waits for a new input, or beep
         for step in self.behaviour.script:
             (name, value), = step.items()
             if name == "wait":
@@ -220,6 +221,8 @@ class VirtualPhone:
                 await self.say(leg, value)
             elif name == "await_input":
                 last_input = await leg.next_input(after=last_input)
+            elif name == "await_beep":
+                last_beep = await leg.next_beep(after=last_beep)
             elif name == "hangup":
                 leg.hang_up(by="user")
                 return
