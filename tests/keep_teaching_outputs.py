@@ -28,6 +28,7 @@ def main(path: str) -> None:
         if not cell.source.startswith(MARK):  # (checked cells keep their count: nbval skips "unrun" ones)
             cell.execution_count = None
             cell.outputs = []
+    notebook.metadata.pop("widgets", None)  # the widgets' state from this run: noise too
     nbformat.write(notebook, path)
 
 

@@ -140,8 +140,12 @@ def test_compose_call_answer_press_and_see_the_input_in_the_table(ws):
     assert not phone.answer_button.disabled
     phone.answer_button.click()
     assert phone.call_state() == ("answered", uuid)
-    wait_until(lambda: any(e["kind"] == "action" and e["text"] == "input" for e in phone.transcript()))
+    # Until the input listens (a moment after its action starts), a key would be lost.
+    wait_until(lambda: ws.phone(phone.number).describe()["listening_for_keys"])
     [key for key in phone.widget.children[3].children if key.description == "7"][0].click()
+    # The click presses the key in a thread of its own: watch for it to land without
+    # moving the virtual clock (wait_until would, past the input's time-out).
+    poll_until(lambda: "key 7 sent" in phone.keys.value)
     ws.wait_for(uuid)
     poll_until(lambda: "input" in list(table.rows["kind"]))  # the table's own thread
     assert table.filter(call=uuid, kind="input")["digits"].tolist() == ["7"]
