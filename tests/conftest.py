@@ -35,6 +35,15 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("VOICE_WORKSHOP_HOME", str(tmp_path / "home"))
 
 
+@pytest.fixture
+def ws():
+    """A workshop (sandbox mode) on a virtual clock, as a notebook would start it; stopped
+    after the test. A phone that rings waits for the test to answer it."""
+    workshop = workshop_helpers.workshop.start(clock="virtual")
+    yield workshop
+    workshop_helpers.workshop.stop()
+
+
 @contextlib.contextmanager
 def running_sandbox(state_dir, **options):
     """A started sandbox on a virtual clock (unless `clock` says otherwise)."""

@@ -31,13 +31,6 @@ def answer(call):
 '''
 
 
-@pytest.fixture
-def ws():
-    workshop = wh.start(clock="virtual")
-    yield workshop
-    wh.stop()
-
-
 def run_cell(ws, tmp_path, source: str, names: dict | None = None) -> dict:
     """Run code as a notebook cell would (from a file, so its source can be read back);
     return its variables, as the notebook's would be (`names`: an earlier cell's)."""

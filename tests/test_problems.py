@@ -4,19 +4,10 @@ why), each handler that returned no NCCO, each webhook that failed, each platfor
 
 from __future__ import annotations
 
-import pytest
 
-import workshop_helpers as wh
 from vonage_voice import Dtmf, Input, Talk
 
 CALLER = "447700900123"
-
-
-@pytest.fixture
-def ws():
-    workshop = wh.start(clock="virtual")
-    yield workshop
-    wh.stop()
 
 
 def press_one(ws) -> str:

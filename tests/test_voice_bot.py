@@ -23,13 +23,6 @@ CALLER = "447700901001"
 AFTER_THE_BOT = "The bot has hung up."
 
 
-@pytest.fixture
-def ws():
-    workshop = wh.start(clock="virtual")
-    yield workshop
-    wh.stop()
-
-
 def connect_calls_to(ws, bot: VoiceBot, content_type: str = "audio/l16;rate=16000") -> None:
     """The answer handler: a greeting, the bot (with the caller's number in a header), then a talk."""
     @ws.answer

@@ -11,7 +11,6 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-import workshop_helpers as wh
 from conftest import poll_until, wait_until
 from workshop_helpers.ncco import ACTION_MODELS, NccoError
 from workshop_helpers.widgets import Dialer, EventTable, NccoComposer, PhoneWidget
@@ -25,13 +24,6 @@ def shell_without_history():
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     InteractiveShell.instance(config=config)
-
-
-@pytest.fixture
-def ws():
-    workshop = wh.start(clock="virtual")  # a ringing phone waits for the test to answer it
-    yield workshop
-    wh.stop()
 
 
 def field(form: ModelForm, name: str):

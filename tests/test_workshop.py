@@ -18,13 +18,6 @@ import workshop_helpers as wh
 from conftest import wait_until
 
 
-@pytest.fixture
-def ws():
-    workshop = wh.start(clock="virtual")
-    yield workshop
-    wh.stop()
-
-
 def completed(ws, uuid):
     def done():
         events = ws.events
