@@ -4,7 +4,6 @@ why), each handler that returned no NCCO, each webhook that failed, each platfor
 
 from __future__ import annotations
 
-
 from vonage_voice import Dtmf, Input, Talk
 
 CALLER = "447700900123"
