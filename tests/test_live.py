@@ -11,6 +11,7 @@ import pytest
 from pyngrok import ngrok
 
 import workshop_helpers as wh
+import workshop_helpers.workshop
 from conftest import wait_until
 from workshop_helpers import config, tunnel
 
@@ -125,8 +126,10 @@ def test_a_wrong_authtoken_says_to_copy_it_again(sandbox, live_env, monkeypatch)
 
 def test_a_failed_ngrok_download_says_what_to_do(sandbox, live_env, tmp_path, monkeypatch):
     env_file = Path(".env")
-    missing = tmp_path / "nowhere" / "ngrok"
-    env_file.write_text(env_file.read_text().replace(live_env["NGROK_PATH"], str(missing)))
+    # No NGROK_PATH, and no ngrok where pyngrok keeps it: pyngrok downloads it.
+    env_file.write_text(env_file.read_text().replace(f"NGROK_PATH={live_env['NGROK_PATH']}\n", ""))
+    from pyngrok import conf
+    monkeypatch.setattr(conf, "DEFAULT_NGROK_PATH", str(tmp_path / "nowhere" / "ngrok"))
     # The real installer runs, through a proxy that goes nowhere: nothing leaves the machine.
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
@@ -188,3 +191,56 @@ def test_the_authtoken_is_not_on_ngroks_command_line(sandbox, live_env):
     assert TOKEN not in " ".join(process.proc.args)
     config_file = Path(ws._tunnel_config.config_path)
     assert TOKEN in config_file.read_text() and config_file.stat().st_mode & 0o077 == 0
+
+
+# -- checks before anything starts ---------------------------------------------------------
+@pytest.mark.parametrize("setting, value, says", [
+    ("VONAGE_APPLICATION_ID", "my-app", "VONAGE_APPLICATION_ID is 'my-app', which is not an application id: copy the id"),
+    ("VONAGE_NUMBER", "+44 7700 900100", "VONAGE_NUMBER is '+44 7700 900100': write it as digits only, country code "
+                                         "first, with no +, spaces or leading 0 (like 447700900100)"),
+    ("VONAGE_PRIVATE_KEY_PATH", "missing.key", "VONAGE_PRIVATE_KEY_PATH is missing.key, which is not a file: "
+                                               "download private.key"),
+    ("VONAGE_PRIVATE_KEY_PATH", "public.key", "VONAGE_PRIVATE_KEY_PATH is public.key, which is not a private key ("),
+    ("NGROK_PATH", "/nowhere/ngrok", "NGROK_PATH is /nowhere/ngrok, which is not a file: correct the path to your "
+                                     "ngrok binary, or remove NGROK_PATH from .env"),
+])
+def test_a_wrong_setting_is_named_with_its_fix_before_anything_starts(sandbox, live_env, setting, value, says):
+    Path("public.key").write_text("-----BEGIN PUBLIC KEY-----\nMIIBIjAN\n-----END PUBLIC KEY-----\n")
+    before = sandbox.client().application.get_application(live_env["VONAGE_APPLICATION_ID"])
+    env = Path(".env")
+    env.write_text(env.read_text().replace(f"{setting}={live_env[setting]}", f"{setting}={value}"))
+    with pytest.raises(config.ConfigError) as error:
+        wh.start(mode="live")
+    message = str(error.value)
+    assert message.startswith("Live mode cannot start yet.\n\n" + says), message
+    assert len(message.splitlines()) <= 5  # one short paragraph, not a traceback's worth
+    assert workshop_helpers.workshop._running is None  # no server, so no tunnel to one
+    after = sandbox.client().application.get_application(live_env["VONAGE_APPLICATION_ID"])
+    assert after.capabilities.voice == before.capabilities.voice  # no webhook was changed
+
+
+def test_a_taken_port_is_named_before_anything_starts(sandbox, live_env):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        with pytest.raises(config.ConfigError, match=f"port {port} is not free for your webhook server"):
+            wh.start(mode="live", port=port)
+
+
+def test_the_names_vonages_snippets_use_are_read_too(sandbox, live_env, capsys):
+    env = Path(".env")
+    env.write_text(env.read_text().replace("VONAGE_PRIVATE_KEY_PATH=", "VONAGE_PRIVATE_KEY=")
+                   .replace("VONAGE_NUMBER=", "VONAGE_VIRTUAL_NUMBER="))
+    credentials = config.live_credentials(ask=None)
+    assert credentials.private_key_path == live_env["VONAGE_PRIVATE_KEY_PATH"]
+    assert credentials.number == live_env["VONAGE_NUMBER"]
+
+
+def test_the_env_example_lists_every_setting_with_where_to_find_it():
+    lines = (Path(__file__).parents[1] / ".env.example").read_text().splitlines()
+    named = [line.split("=")[0].lstrip("# ") for line in lines if "=" in line and not line.startswith("##")]
+    assert named == [name for name, *_ in config.LIVE_SETTINGS]
+    for name, *_ in config.LIVE_SETTINGS:
+        where = lines[[i for i, line in enumerate(lines) if line.lstrip("# ").startswith(name + "=")][0] - 1]
+        assert where.startswith("# ") and len(where) > 20, name  # a line above each: where to find it

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
+import socket
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable
@@ -46,6 +48,16 @@ LIVE_SETTINGS = [
     ("VONAGE_API_HOST", "the Voice API host", False, False),
     ("NGROK_PATH", "where the ngrok binary lives (pyngrok installs it if missing)", False, False),
 ]
+
+
+#: Other names for a setting: the ones Vonage's own code snippets read from a .env.
+ALIASES = {
+    "VONAGE_PRIVATE_KEY_PATH": "VONAGE_PRIVATE_KEY",
+    "VONAGE_NUMBER": "VONAGE_VIRTUAL_NUMBER",
+}
+
+_APPLICATION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_E164_DIGITS = re.compile(r"[1-9][0-9]{6,14}")
 
 
 @dataclass(frozen=True)
@@ -87,14 +99,16 @@ def live_credentials(env_file: str | Path | None = None,
                      ask: Callable[[str], str] | None = getpass.getpass) -> LiveCredentials:
     """Read the live-mode settings from .env, the environment, and (if missing) getpass.
 
-    Pass ask=None to never prompt: a missing setting is then a ConfigError listing
-    what to put in .env.
+    A setting may also go by the name Vonage's code snippets give it (ALIASES), so one
+    .env serves both. Pass ask=None to never prompt: a missing setting is then a
+    ConfigError listing what to put in .env.
     """
     path = env_file or find_dotenv(usecwd=True)
     from_file = dotenv_values(path) if path else {}
     values, missing = {}, []
     for name, what, is_secret, required in LIVE_SETTINGS:
-        value = from_file.get(name) or os.environ.get(name)
+        names = [name] + ([ALIASES[name]] if name in ALIASES else [])
+        value = next((found for n in names if (found := from_file.get(n) or os.environ.get(n))), None)
         if not value and required and ask is not None:
             value = ask(f"{name} ({what}): ").strip()
         if value:
@@ -105,3 +119,70 @@ def live_credentials(env_file: str | Path | None = None,
         where = f"in {path}" if path else "in a .env file next to the notebooks"
         raise ConfigError("Live mode needs these settings; put them " + where + ":\n  " + "\n  ".join(missing))
     return LiveCredentials(**values)
+
+
+def preflight(credentials: LiveCredentials, port: int = 0) -> None:
+    """Every live-mode check that needs no network, before anything starts (no tunnel
+    opened, no webhook changed): a ConfigError with one short paragraph per problem."""
+    problems = [problem for problem in (
+        _application_id_problem(credentials.application_id),
+        _number_problem(credentials.number),
+        _key_problem(credentials.private_key_path),
+        _ngrok_path_problem(credentials.ngrok_path),
+        _port_problem(port),
+    ) if problem]
+    if problems:
+        raise ConfigError("Live mode cannot start yet.\n\n" + "\n\n".join(problems))
+
+
+def _application_id_problem(value: str) -> str | None:
+    if _APPLICATION_ID.fullmatch(value.strip()):
+        return None
+    return (f"VONAGE_APPLICATION_ID is {value!r}, which is not an application id: copy the id "
+            "(like 8c2f1a2e-1d3b-4c5a-9e7f-0a1b2c3d4e5f) from your application's page in the "
+            "dashboard (Applications).")
+
+
+def _number_problem(value: str) -> str | None:
+    if _E164_DIGITS.fullmatch(value):
+        return None
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return (f"VONAGE_NUMBER is {value!r}: write it as digits only, country code first, with no "
+            f"+, spaces or leading 0 (like {digits or '447700900123'}); it is your Vonage number, "
+            "on the dashboard's Numbers page.")
+
+
+def _key_problem(path_text: str) -> str | None:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        return (f"VONAGE_PRIVATE_KEY_PATH is {path}, which is not a file: download private.key "
+                "from your application's page in the dashboard (Generate public and private key) "
+                "and put its path here.")
+    try:
+        load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError, OSError) as error:
+        return (f"VONAGE_PRIVATE_KEY_PATH is {path}, which is not a private key ({error}): "
+                "point it at the private.key file the dashboard downloaded, unchanged.")
+    return None
+
+
+def _ngrok_path_problem(value: str | None) -> str | None:
+    if not value or Path(value).expanduser().is_file():
+        return None
+    return (f"NGROK_PATH is {value}, which is not a file: correct the path to your ngrok "
+            "binary, or remove NGROK_PATH from .env and the kit downloads ngrok itself (once, "
+            "which needs the internet).")
+
+
+def _port_problem(port: int) -> str | None:
+    if not port:
+        return None  # any free port
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            return (f"port {port} is not free for your webhook server ({error.strerror}): "
+                    "choose another, or leave port out and a free one is used.")
+    return None

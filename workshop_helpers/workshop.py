@@ -103,6 +103,7 @@ class Workshop:
     def _start_live(self) -> None:
         """Your server, a tunnel to it, an SDK client, and the application pointed at it."""
         self.credentials = credentials = config.live_credentials(ask=self._ask)
+        config.preflight(credentials, self.port)  # before anything starts
         self.store = EventStore(config.home() / "events.sqlite")
         self.server = WebhookServer(self.store, credentials.signature_secret, port=self.port).start()
         self._tunnel_config = tunnel.pyngrok_config(
