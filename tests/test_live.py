@@ -168,11 +168,12 @@ def test_missing_settings_are_asked_for_and_never_shown(tmp_path, monkeypatch):
 
 def test_doctor_checks_the_tunnel_and_the_application_in_live_mode(sandbox, live_env, capsys):
     ws = wh.start(mode="live")
-    checks = {check.name: check for check in wh.doctor(ws)}
+    report = wh.doctor(ws)
+    checks = {check.name: check for check in report}
     assert checks["tunnel"].ok and ws.public_url in checks["tunnel"].detail
     assert checks["answer_url"].ok and checks["event_url"].ok and checks["signed webhooks"].ok
     assert checks["credentials"].ok and ws.number in checks["credentials"].detail
-    printed = capsys.readouterr().out
+    printed = str(report) + report._repr_html_() + capsys.readouterr().out
     for secret in (live_env["VONAGE_API_SECRET"], live_env["VONAGE_SIGNATURE_SECRET"], TOKEN):
         assert secret not in printed
 
@@ -244,3 +245,24 @@ def test_the_env_example_lists_every_setting_with_where_to_find_it():
     for name, *_ in config.LIVE_SETTINGS:
         where = lines[[i for i, line in enumerate(lines) if line.lstrip("# ").startswith(name + "=")][0] - 1]
         assert where.startswith("# ") and len(where) > 20, name  # a line above each: where to find it
+
+
+# -- network failures, after the tunnel opened ---------------------------------------------
+def test_an_api_that_cannot_be_reached_is_one_paragraph_and_nothing_is_left_running(sandbox, live_env, monkeypatch):
+    env = Path(".env")
+    env.write_text(env.read_text().replace(f"VONAGE_API_HOST={live_env['VONAGE_API_HOST']}", "VONAGE_API_HOST=localhost:9"))
+    with pytest.raises(config.ConfigError) as error:
+        wh.start(mode="live")
+    assert str(error.value).startswith("The Voice API at localhost:9 cannot be reached from this machine, "
+                                       "though the tunnel opened. Check your internet connection")
+    assert error.value.__cause__ is None and error.value.__context__ is not None  # kept for %debug, not shown
+    assert workshop_helpers.workshop._running is None
+
+
+def test_a_certificate_this_machine_does_not_trust_says_what_may_be_in_the_way(sandbox, live_env, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # the sandbox's CA, which the SDK trusted
+    with pytest.raises(config.ConfigError) as error:
+        wh.start(mode="live")
+    assert str(error.value).startswith(f"The Voice API at {live_env['VONAGE_API_HOST']} answered with a "
+                                       "certificate this machine does not trust")
+    assert len(str(error.value).splitlines()) == 1

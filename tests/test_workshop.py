@@ -272,10 +272,33 @@ def test_a_taken_port_says_what_to_do_and_leaves_nothing_running():
 
 def test_doctor_finds_nothing_wrong_with_a_fresh_workshop(ws, capsys):
     checks = wh.doctor()
-    assert all(check.ok for check in checks), [c.line() for c in checks if not c.ok]
+    assert checks.ok, [c.line() for c in checks if not c.ok]
     names = [check.name for check in checks]
-    assert {"vonage", "widget front-end", "webhook server", "answer_url", "signed webhooks"} <= set(names)
-    assert "FIX" not in capsys.readouterr().out
+    assert {"vonage", "widget front-end", "webhook server", "answer_url", "signed webhooks",
+            "live mode settings"} <= set(names)
+    assert "FIX" not in str(checks) and capsys.readouterr().out == ""  # shown once, by the cell
+
+
+def test_doctor_shows_itself_once_as_a_table_in_a_notebook_and_as_lines_in_a_terminal(ws):
+    report = wh.doctor()
+    assert repr(report) == str(report) == "\n".join(check.line() for check in report)
+    table = report._repr_html_()
+    assert table.count("<tr>") == len(report) + 1 and "webhook server" in table
+
+
+def test_doctor_without_a_dotenv_says_live_mode_is_optional_and_with_a_wrong_one_names_the_setting(
+        ws, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("VONAGE_APPLICATION_ID", "VONAGE_PRIVATE_KEY_PATH", "VONAGE_PRIVATE_KEY", "NGROK_AUTHTOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    live = {c.name: c for c in wh.doctor()}["live mode settings"]
+    assert live.ok and "only live mode needs one: copy .env.example" in live.detail
+    (tmp_path / ".env").write_text(
+        "VONAGE_APPLICATION_ID=8c2f1a2e-1d3b-4c5a-9e7f-0a1b2c3d4e5f\nVONAGE_PRIVATE_KEY_PATH=nowhere.key\n"
+        "VONAGE_API_KEY=k\nVONAGE_API_SECRET=s\nVONAGE_SIGNATURE_SECRET=s\nVONAGE_NUMBER=447700900123\n"
+        "NGROK_AUTHTOKEN=t\n")
+    live = {c.name: c for c in wh.doctor()}["live mode settings"]
+    assert not live.ok and live.fix.startswith("VONAGE_PRIVATE_KEY_PATH is nowhere.key, which is not a file")
 
 
 def test_doctor_says_how_to_fix_webhooks_that_point_elsewhere(ws, capsys):
@@ -288,12 +311,12 @@ def test_doctor_says_how_to_fix_webhooks_that_point_elsewhere(ws, capsys):
     assert "points at http://localhost:1/old" in bad["answer_url"].detail
     assert "uses GET; your server expects POST" in bad["event_url"].detail
     assert "wh.start() again" in bad["answer_url"].fix
-    assert "FIX  answer_url" in capsys.readouterr().out
+    assert "FIX  answer_url" in str(wh.doctor())
 
 
 def test_doctor_without_a_workshop_says_to_start_one():
     wh.stop()
-    bad = [check for check in wh.doctor(show=False) if not check.ok]
+    bad = [check for check in wh.doctor() if not check.ok]
     assert [check.name for check in bad] == ["workshop"] and "wh.start()" in bad[0].fix
 
 

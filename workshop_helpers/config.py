@@ -95,6 +95,11 @@ class ConfigError(ValueError):
     """A setting that is missing or wrong; the message says how to fix it."""
 
 
+def dotenv_path() -> str:
+    """The .env live mode reads: in the current folder or the nearest parent ("" if none)."""
+    return find_dotenv(usecwd=True)
+
+
 def live_credentials(env_file: str | Path | None = None,
                      ask: Callable[[str], str] | None = getpass.getpass) -> LiveCredentials:
     """Read the live-mode settings from .env, the environment, and (if missing) getpass.
@@ -103,7 +108,7 @@ def live_credentials(env_file: str | Path | None = None,
     .env serves both. Pass ask=None to never prompt: a missing setting is then a
     ConfigError listing what to put in .env.
     """
-    path = env_file or find_dotenv(usecwd=True)
+    path = env_file or dotenv_path()
     from_file = dotenv_values(path) if path else {}
     values, missing = {}, []
     for name, what, is_secret, required in LIVE_SETTINGS:

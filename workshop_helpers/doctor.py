@@ -1,18 +1,20 @@
 """`wh.doctor()`: check everything the workshop needs, and say how to fix what is wrong.
 
 Each check is one small function returning a `Check`: what was checked, whether it is
-fine, and if not, the fix. The report is printed (doctor runs in your cell, not in the
-background) and returned, so tests and notebooks can look at it too.
+fine, and if not, the fix. `doctor()` returns them as a `Report`, which shows itself
+once: a table as a cell's last line in a notebook, lines of text with `print()`.
 """
 
 from __future__ import annotations
 
+import html
 import shutil
 import sys
 import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
 
+from . import config
 from .vonage_app import ROUTES, drift
 
 PACKAGES = ("vonage", "flask", "pandas", "ipywidgets", "pyngrok", "jupyterlab")
@@ -31,23 +33,61 @@ class Check:
         return text + (f"\n       -> {self.fix}" if not self.ok and self.fix else "")
 
 
-def doctor(workshop=None, show: bool = True) -> list[Check]:
-    """Check the set-up (and the running workshop, if any); print and return the report."""
+class Report(list):
+    """The checks, in order; shown once, as a table (notebook) or as lines (`print`)."""
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self)
+
+    def __str__(self) -> str:
+        return "\n".join(check.line() for check in self)
+
+    __repr__ = __str__  # what a terminal shows for doctor() as the last line
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{'✅' if c.ok else '🔧 FIX'}</td><td><b>{html.escape(c.name)}</b></td>"
+            f"<td>{html.escape(c.detail)}</td><td>{'' if c.ok else html.escape(c.fix)}</td></tr>"
+            for c in self)
+        return ("<table><tr><th></th><th>check</th><th>found</th><th>what to do</th></tr>"
+                f"{rows}</table>")
+
+
+def doctor(workshop=None) -> Report:
+    """Check the set-up (and the running workshop, if any); return the report. As a
+    cell's last line it shows itself; in a script, print() it."""
     from . import workshop as workshop_module
 
     workshop = workshop or workshop_module._running
-    checks = [check_python(), *[check_package(name) for name in PACKAGES], check_widgets(),
-              *check_audio()]
+    checks = Report([check_python(), *[check_package(name) for name in PACKAGES], check_widgets(),
+                     *check_audio()])
     if workshop is None or not workshop.running:
         checks.append(Check("workshop", False, "not started", "run ws = wh.start()"))
+        checks.append(check_live_settings())
     else:
         checks += [check_server(workshop)]
         if workshop.mode == "live":
             checks += [check_credentials(workshop), check_tunnel(workshop)]
+        else:
+            checks.append(check_live_settings())
         checks += check_application(workshop)
-    if show:
-        print("\n".join(check.line() for check in checks))
     return checks
+
+
+def check_live_settings() -> Check:
+    """Live mode's .env, checked as wh.start(mode="live") would before it starts anything;
+    only a FIX when a .env is there but wrong (sandbox mode needs none)."""
+    try:
+        config.preflight(config.live_credentials(ask=None))
+    except config.ConfigError as error:
+        if not config.dotenv_path():
+            return Check("live mode settings", True, "no .env (only live mode needs one: "
+                                                     "copy .env.example, see notebook 11)")
+        paragraphs = str(error).split("\n\n")
+        return Check("live mode settings", False, f"{config.dotenv_path()} is not complete",
+                     " ".join(p.strip() for p in paragraphs[1:] or paragraphs))
+    return Check("live mode settings", True, f"complete ({config.dotenv_path() or 'environment'})")
 
 
 def check_python() -> Check:

@@ -25,8 +25,9 @@ import time
 from collections import deque
 
 import pandas as pd
+import requests
 from vonage import Auth, HttpClientOptions, Vonage
-from vonage_http_client.errors import AuthenticationError, NotFoundError
+from vonage_http_client.errors import AuthenticationError, ForbiddenError, NotFoundError
 from vonage_jwt.errors import VonageJwtError
 
 from . import config, problems, tunnel
@@ -120,8 +121,36 @@ class Workshop:
             ),
             HttpClientOptions(api_host=credentials.api_host),
         )
+        self.changes = self._point_live_webhooks(credentials)
+        print(f"Your webhook server is reachable at {self.public_url}")
+        for change in self.changes or ["The application's webhooks already point here."]:
+            print("  " + change)
+
+    def _point_live_webhooks(self, credentials) -> list[str]:
+        """Point the application at the tunnel: the first request to Vonage's API, so each
+        way it can fail becomes a ConfigError that says what to do."""
         try:
-            self.changes = point_webhooks(self.client, credentials.application_id, self.public_url)
+            return point_webhooks(self.client, credentials.application_id, self.public_url)
+        except requests.exceptions.SSLError:
+            raise config.ConfigError(
+                f"The Voice API at {credentials.api_host} answered with a certificate this machine "
+                "does not trust: a company proxy or firewall may be in the way. Try another network, "
+                "or ask for its certificate and set REQUESTS_CA_BUNDLE to it."
+            ) from None  # (the library's error stays in __context__, for %debug)
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+            slow = isinstance(error, requests.exceptions.Timeout)
+            what = "took too long to answer" if slow else "cannot be reached"
+            raise config.ConfigError(
+                f"The Voice API at {credentials.api_host} {what} from this machine, though the tunnel "
+                "opened. Check your internet connection (and VONAGE_API_HOST in .env, if you set it), "
+                "then run this cell again; until then, sandbox mode works offline: wh.start()."
+            ) from None
+        except ForbiddenError:
+            raise config.ConfigError(
+                "Vonage refused the request (403 Forbidden): the account may not be allowed to change "
+                f"application {credentials.application_id}. Check that VONAGE_API_KEY is the account "
+                "that owns the application (the dashboard's Applications page)."
+            ) from None
         except AuthenticationError:
             raise config.ConfigError(
                 "Vonage did not accept VONAGE_API_KEY and VONAGE_API_SECRET: copy them again "
@@ -137,9 +166,6 @@ class Workshop:
                 "VONAGE_PRIVATE_KEY_PATH is not a usable private key: download private.key "
                 "again from your application's page and point VONAGE_PRIVATE_KEY_PATH at it"
             ) from None
-        print(f"Your webhook server is reachable at {self.public_url}")
-        for change in self.changes or ["The application's webhooks already point here."]:
-            print("  " + change)
 
     def stop(self) -> None:
         """Stop the platform, the tunnel and the webhook server, freeing ports and threads.
