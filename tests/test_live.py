@@ -69,6 +69,10 @@ def test_live_mode_end_to_end_through_the_tunnel(sandbox, live_env, capsys):
         assert secret not in printed and secret not in repr(ws.credentials)
     assert sandbox.application.webhook("answer_url")["address"] == ws.public_url + "/webhooks/answer"
     assert sandbox.application.webhook("event_url")["http_method"] == "POST"
+    assert "The tunnel reaches only your webhook server" in printed
+    import requests
+    assert [requests.get(ws.public_url + path, timeout=10).status_code
+            for path in ("/", "/audio/hold.wav", "/.env", "/webhooks/../.env", "/private.key")] == [200, 200, 404, 404, 404]
 
     @ws.answer
     def answer(call):
@@ -143,27 +147,72 @@ def test_missing_settings_are_listed_without_prompting(tmp_path, monkeypatch):
     for name, *_ in config.LIVE_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(config.ConfigError) as error:
-        config.live_credentials(ask=None)
+        config.live_credentials()
     for name in ("VONAGE_APPLICATION_ID", "VONAGE_PRIVATE_KEY_PATH", "NGROK_AUTHTOKEN"):
         assert name in str(error.value)
 
 
-def test_missing_settings_are_asked_for_and_never_shown(tmp_path, monkeypatch):
+class Answers:
+    """A person at the keyboard: answers in order, and what each question was."""
+
+    def __init__(self, *answers):
+        self.answers, self.asked = list(answers), []
+
+    def __call__(self, prompt: str) -> str:
+        self.asked.append(prompt)
+        return self.answers.pop(0)
+
+
+def test_setup_asks_only_for_what_is_missing_showing_only_what_is_not_secret(sandbox, live_env, capsys):
+    env = Path(".env")
+    missing = ("VONAGE_NUMBER", "VONAGE_API_SECRET", "NGROK_AUTHTOKEN")
+    env.write_text("".join(line + "\n" for line in env.read_text().splitlines()
+                           if line.split("=")[0] not in missing) + "# my own comment\n")
+    plain = Answers("+44 7700 900100", live_env["VONAGE_NUMBER"], "")  # a wrong number, then right; "" = yes
+    secret = Answers(live_env["VONAGE_API_SECRET"], TOKEN)
+    answers = wh.setup(ask=plain, ask_secret=secret)
+    assert [q.split(" ")[0] for q in plain.asked] == ["VONAGE_NUMBER", "VONAGE_NUMBER", "Write"]
+    assert [q.split(" ")[0] for q in secret.asked] == ["VONAGE_API_SECRET", "NGROK_AUTHTOKEN"]
+    said = capsys.readouterr().out
+    assert "VONAGE_NUMBER is '+44 7700 900100': write it as digits only" in said
+    assert "Before your first call: live calls are real, and each minute costs credit" in said
+    assert live_env["VONAGE_API_SECRET"] not in said and TOKEN not in said
+    assert answers == {name: live_env[name] for name in missing}
+    written = env.read_text()
+    assert "# my own comment" in written and f"NGROK_AUTHTOKEN={TOKEN}" in written.replace("'", "")
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert config.live_credentials().number == live_env["VONAGE_NUMBER"]
+
+
+def test_start_in_live_mode_asks_for_missing_settings_and_uses_them_even_unwritten(sandbox, live_env, capsys):
+    env = Path(".env")
+    env.write_text(env.read_text().replace(f"NGROK_AUTHTOKEN={TOKEN}\n", ""))
+    ws = wh.Workshop("live", ask=Answers("n"), ask_secret=Answers(TOKEN)).start()
+    try:
+        said = capsys.readouterr().out
+        assert ws.public_url and "Not written: they are used this once." in said
+        assert said.count("Before your first call") == 2  # after the set-up, and as live mode starts
+        assert "NGROK_AUTHTOKEN" not in env.read_text()
+    finally:
+        ws.stop()
+
+
+def test_setup_stops_on_an_empty_answer_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name, *_ in config.LIVE_SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    asked = []
+    with pytest.raises(config.ConfigError, match="Set-up stopped at VONAGE_APPLICATION_ID: nothing was written"):
+        wh.setup(ask=Answers(""), ask_secret=Answers())
+    assert not (tmp_path / ".env").exists()
 
-    def ask(prompt):
-        asked.append(prompt.split(" ")[0])
-        return "secret-value-" + str(len(asked))
 
-    credentials = config.live_credentials(ask=ask)
-    assert asked == [name for name, _, _, required in config.LIVE_SETTINGS if required]
-    assert credentials.api_secret == "secret-value-4"
-    assert "secret-value-4" not in repr(credentials) and "***" in repr(credentials)
-    with pytest.raises(config.ConfigError, match="not a file"):
-        credentials.private_key()
+def test_the_setup_command_says_when_everything_is_there(sandbox, live_env):
+    import subprocess
+    done = subprocess.run([sys.executable, "-m", "workshop_helpers", "setup"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "Live mode's settings are all there" in done.stdout
+    wrong = subprocess.run([sys.executable, "-m", "workshop_helpers"], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "python -m workshop_helpers setup" in wrong.stderr
 
 
 def test_doctor_checks_the_tunnel_and_the_application_in_live_mode(sandbox, live_env, capsys):
@@ -233,7 +282,7 @@ def test_the_names_vonages_snippets_use_are_read_too(sandbox, live_env, capsys):
     env = Path(".env")
     env.write_text(env.read_text().replace("VONAGE_PRIVATE_KEY_PATH=", "VONAGE_PRIVATE_KEY=")
                    .replace("VONAGE_NUMBER=", "VONAGE_VIRTUAL_NUMBER="))
-    credentials = config.live_credentials(ask=None)
+    credentials = config.live_credentials()
     assert credentials.private_key_path == live_env["VONAGE_PRIVATE_KEY_PATH"]
     assert credentials.number == live_env["VONAGE_NUMBER"]
 
@@ -266,3 +315,14 @@ def test_a_certificate_this_machine_does_not_trust_says_what_may_be_in_the_way(s
     assert str(error.value).startswith(f"The Voice API at {live_env['VONAGE_API_HOST']} answered with a "
                                        "certificate this machine does not trust")
     assert len(str(error.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("variable", ["BINDER_LAUNCH_HOST", "BINDER_REPO_URL"])
+def test_on_binder_live_mode_says_it_cannot_work_there_before_asking_anything(sandbox, live_env, monkeypatch, variable):
+    monkeypatch.setenv(variable, "https://mybinder.org/")
+    asked = Answers()
+    for attempt in (lambda: wh.Workshop("live", ask=asked, ask_secret=asked).start(),
+                    lambda: wh.setup(ask=asked, ask_secret=asked)):
+        with pytest.raises(config.ConfigError, match="runs on Binder, which cannot receive webhooks"):
+            attempt()
+    assert asked.asked == [] and workshop_helpers.workshop._running is None

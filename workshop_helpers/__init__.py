@@ -13,6 +13,7 @@ import logging
 logging.getLogger("workshop_helpers").addHandler(logging.NullHandler())
 
 from .doctor import doctor  # noqa: E402 (after the logging set-up)
+from .live_setup import setup  # noqa: E402
 from .workshop import Workshop, start, stop  # noqa: E402
 
-__all__ = ["Workshop", "doctor", "start", "stop"]
+__all__ = ["Workshop", "doctor", "setup", "start", "stop"]

@@ -5,19 +5,17 @@ user, `~/.voice-workshop`, so it survives kernel restarts and is shared by every
 notebook. Set `VOICE_WORKSHOP_HOME` to put it elsewhere (the tests do, to start clean).
 
 Live mode reads your Vonage application's credentials from a `.env` file (the one in the
-current folder or the nearest parent), then from the environment, and asks for anything
-still missing with getpass, so a secret never lands in a notebook's output.
+current folder or the nearest parent), then from the environment; `live_setup` asks for
+anything still missing (secrets with getpass, so a secret never lands in a notebook's output).
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import socket
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable
 
 from dotenv import dotenv_values, find_dotenv
 
@@ -95,45 +93,73 @@ class ConfigError(ValueError):
     """A setting that is missing or wrong; the message says how to fix it."""
 
 
+#: Why live mode does not start on mybinder.org (said before anything is asked).
+ON_BINDER = (
+    "This session runs on Binder, which cannot receive webhooks from Vonage, so live mode "
+    "cannot work here. Use sandbox mode (wh.start()); for live mode, run the kit on your own "
+    "machine (make lab) or in GitHub Codespaces."
+)
+
+
+def on_binder() -> bool:
+    """Whether this is a BinderHub session (its spawner sets these in the environment)."""
+    return bool(os.environ.get("BINDER_LAUNCH_HOST") or os.environ.get("BINDER_REPO_URL"))
+
+
 def dotenv_path() -> str:
     """The .env live mode reads: in the current folder or the nearest parent ("" if none)."""
     return find_dotenv(usecwd=True)
 
 
-def live_credentials(env_file: str | Path | None = None,
-                     ask: Callable[[str], str] | None = getpass.getpass) -> LiveCredentials:
-    """Read the live-mode settings from .env, the environment, and (if missing) getpass.
-
-    A setting may also go by the name Vonage's code snippets give it (ALIASES), so one
-    .env serves both. Pass ask=None to never prompt: a missing setting is then a
-    ConfigError listing what to put in .env.
-    """
-    path = env_file or dotenv_path()
-    from_file = dotenv_values(path) if path else {}
-    values, missing = {}, []
-    for name, what, is_secret, required in LIVE_SETTINGS:
+def known_settings(env_file: str | Path | None = None) -> dict[str, str]:
+    """The live-mode settings the .env and the environment have (by their own names,
+    whichever name they were given)."""
+    path = dotenv_path() if env_file is None else env_file
+    from_file = dotenv_values(path) if path and Path(path).exists() else {}
+    known = {}
+    for name, *_ in LIVE_SETTINGS:
         names = [name] + ([ALIASES[name]] if name in ALIASES else [])
         value = next((found for n in names if (found := from_file.get(n) or os.environ.get(n))), None)
-        if not value and required and ask is not None:
-            value = ask(f"{name} ({what}): ").strip()
         if value:
-            values[name.lower().removeprefix("vonage_")] = value
+            known[name] = value
+    return known
+
+
+def live_credentials(env_file: str | Path | None = None,
+                     given: dict[str, str] | None = None) -> LiveCredentials:
+    """Read the live-mode settings from .env and the environment; `given` (answers from
+    `wh.setup()`) come first. A setting may also go by the name Vonage's code snippets give
+    it (ALIASES), so one .env serves both. A missing one is a ConfigError listing what to
+    put in .env (`wh.setup()` asks for them)."""
+    path = env_file or dotenv_path()
+    known = {**known_settings(path), **(given or {})}
+    values, missing = {}, []
+    for name, what, _, required in LIVE_SETTINGS:
+        if known.get(name):
+            values[name.lower().removeprefix("vonage_")] = known[name]
         elif required:
             missing.append(f"{name}=...   # {what}")
     if missing:
         where = f"in {path}" if path else "in a .env file next to the notebooks"
-        raise ConfigError("Live mode needs these settings; put them " + where + ":\n  " + "\n  ".join(missing))
+        raise ConfigError("Live mode needs these settings; put them " + where + " (copy .env.example), "
+                          "or run wh.setup() to be asked for them:\n  " + "\n  ".join(missing))
     return LiveCredentials(**values)
+
+
+def setting_problem(name: str, value: str | None) -> str | None:
+    """What is wrong with one setting's value, with its fix; None if nothing (or if the
+    setting has no check that works without the network)."""
+    check = _CHECKS.get(name)
+    return check(value) if check and value else None
 
 
 def preflight(credentials: LiveCredentials, port: int = 0) -> None:
     """Every live-mode check that needs no network, before anything starts (no tunnel
     opened, no webhook changed): a ConfigError with one short paragraph per problem."""
+    values = {"VONAGE_APPLICATION_ID": credentials.application_id, "VONAGE_NUMBER": credentials.number,
+              "VONAGE_PRIVATE_KEY_PATH": credentials.private_key_path, "NGROK_PATH": credentials.ngrok_path}
     problems = [problem for problem in (
-        _application_id_problem(credentials.application_id),
-        _number_problem(credentials.number),
-        _key_problem(credentials.private_key_path),
-        _ngrok_path_problem(credentials.ngrok_path),
+        *(setting_problem(name, value) for name, value in values.items()),
         _port_problem(port),
     ) if problem]
     if problems:
@@ -179,6 +205,14 @@ def _ngrok_path_problem(value: str | None) -> str | None:
     return (f"NGROK_PATH is {value}, which is not a file: correct the path to your ngrok "
             "binary, or remove NGROK_PATH from .env and the kit downloads ngrok itself (once, "
             "which needs the internet).")
+
+
+_CHECKS = {
+    "VONAGE_APPLICATION_ID": _application_id_problem,
+    "VONAGE_NUMBER": _number_problem,
+    "VONAGE_PRIVATE_KEY_PATH": _key_problem,
+    "NGROK_PATH": _ngrok_path_problem,
+}
 
 
 def _port_problem(port: int) -> str | None:

@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
 
-from . import config
+from . import config, live_setup
 from .vonage_app import ROUTES, drift
 
 PACKAGES = ("vonage", "flask", "pandas", "ipywidgets", "pyngrok", "jupyterlab")
@@ -78,16 +78,16 @@ def doctor(workshop=None) -> Report:
 def check_live_settings() -> Check:
     """Live mode's .env, checked as wh.start(mode="live") would before it starts anything;
     only a FIX when a .env is there but wrong (sandbox mode needs none)."""
-    try:
-        config.preflight(config.live_credentials(ask=None))
-    except config.ConfigError as error:
-        if not config.dotenv_path():
-            return Check("live mode settings", True, "no .env (only live mode needs one: "
-                                                     "copy .env.example, see notebook 11)")
-        paragraphs = str(error).split("\n\n")
-        return Check("live mode settings", False, f"{config.dotenv_path()} is not complete",
-                     " ".join(p.strip() for p in paragraphs[1:] or paragraphs))
-    return Check("live mode settings", True, f"complete ({config.dotenv_path() or 'environment'})")
+    problem = live_setup.ready()
+    where = config.dotenv_path()
+    if problem is None:
+        return Check("live mode settings", True, f"complete ({where or 'environment'})")
+    if not where:
+        return Check("live mode settings", True, "no .env (only live mode needs one: "
+                                                 "copy .env.example, see notebook 11)")
+    paragraphs = problem.split("\n\n")
+    return Check("live mode settings", False, f"{where} is not complete",
+                 " ".join(p.strip() for p in paragraphs[1:] or paragraphs))
 
 
 def check_python() -> Check:

@@ -30,7 +30,7 @@ from vonage import Auth, HttpClientOptions, Vonage
 from vonage_http_client.errors import AuthenticationError, ForbiddenError, NotFoundError
 from vonage_jwt.errors import VonageJwtError
 
-from . import config, problems, tunnel
+from . import config, live_setup, problems, tunnel
 from .events import EventStore, for_call, inputs, recordings
 from .sandbox import PhoneHandle, Sandbox
 from .sandbox.clock import check_clock
@@ -52,14 +52,14 @@ class Workshop:
     """A running workshop: see the module docstring for a tour."""
 
     def __init__(self, mode: str = "sandbox", speed: float = 1.0, port: int = 0,
-                 ask=getpass.getpass, clock: str = "real"):
+                 ask=input, ask_secret=getpass.getpass, clock: str = "real"):
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not a mode; use \"sandbox\" or \"live\"")
         self.mode = mode
         self.speed = speed
         self.clock = check_clock(clock)  # the sandbox's: "real" or "virtual" (sandbox/clock.py)
         self.port = port  # the webhook server's port; 0 picks a free one
-        self._ask = ask  # how live mode asks for a missing setting
+        self._ask, self._ask_secret = ask, ask_secret  # how live mode asks for a missing setting
         self.credentials: config.LiveCredentials | None = None
         self.public_url: str | None = None
         self.changes: list[str] = []
@@ -103,7 +103,16 @@ class Workshop:
 
     def _start_live(self) -> None:
         """Your server, a tunnel to it, an SDK client, and the application pointed at it."""
-        self.credentials = credentials = config.live_credentials(ask=self._ask)
+        if config.on_binder():
+            raise config.ConfigError(config.ON_BINDER)
+        try:
+            credentials = config.live_credentials()
+        except config.ConfigError:  # settings missing: ask for them (and offer to keep them)
+            if self._ask is None:
+                raise
+            given = live_setup.setup(ask=self._ask, ask_secret=self._ask_secret)
+            credentials = config.live_credentials(given=given)
+        self.credentials = credentials
         config.preflight(credentials, self.port)  # before anything starts
         self.store = EventStore(config.home() / "events.sqlite")
         self.server = WebhookServer(self.store, credentials.signature_secret, port=self.port).start()
@@ -125,6 +134,7 @@ class Workshop:
         print(f"Your webhook server is reachable at {self.public_url}")
         for change in self.changes or ["The application's webhooks already point here."]:
             print("  " + change)
+        print(live_setup.COST_AND_SAFETY)
 
     def _point_live_webhooks(self, credentials) -> list[str]:
         """Point the application at the tunnel: the first request to Vonage's API, so each
