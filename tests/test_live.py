@@ -178,6 +178,7 @@ def test_setup_asks_only_for_what_is_missing_showing_only_what_is_not_secret(san
     assert "Before your first call: live calls are real, and each minute costs credit" in said
     assert live_env["VONAGE_API_SECRET"] not in said and TOKEN not in said
     assert answers == {name: live_env[name] for name in missing}
+    assert live_env["VONAGE_API_SECRET"] not in repr(answers) and "'VONAGE_API_SECRET': ***" in repr(answers)
     written = env.read_text()
     assert "# my own comment" in written and f"NGROK_AUTHTOKEN={TOKEN}" in written.replace("'", "")
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
@@ -190,7 +191,7 @@ def test_start_in_live_mode_asks_for_missing_settings_and_uses_them_even_unwritt
     ws = wh.Workshop("live", ask=Answers("n"), ask_secret=Answers(TOKEN)).start()
     try:
         said = capsys.readouterr().out
-        assert ws.public_url and "Not written: they are used this once." in said
+        assert ws.public_url and "Not written: nothing is kept" in said
         assert said.count("Before your first call") == 2  # after the set-up, and as live mode starts
         assert "NGROK_AUTHTOKEN" not in env.read_text()
     finally:
@@ -247,10 +248,13 @@ def test_the_authtoken_is_not_on_ngroks_command_line(sandbox, live_env):
 @pytest.mark.parametrize("setting, value, says", [
     ("VONAGE_APPLICATION_ID", "my-app", "VONAGE_APPLICATION_ID is 'my-app', which is not an application id: copy the id"),
     ("VONAGE_NUMBER", "+44 7700 900100", "VONAGE_NUMBER is '+44 7700 900100': write it as digits only, country code "
-                                         "first, with no +, spaces or leading 0 (like 447700900100)"),
-    ("VONAGE_PRIVATE_KEY_PATH", "missing.key", "VONAGE_PRIVATE_KEY_PATH is missing.key, which is not a file: "
+                                         "first, with no +, spaces or leading 0 (like 447700900123 for the UK "
+                                         "number 07700 900123)"),
+    ("VONAGE_PRIVATE_KEY_PATH", "missing.key", "VONAGE_PRIVATE_KEY_PATH is {cwd}/missing.key, which is not a file: "
                                                "download private.key"),
-    ("VONAGE_PRIVATE_KEY_PATH", "public.key", "VONAGE_PRIVATE_KEY_PATH is public.key, which is not a private key ("),
+    ("VONAGE_PRIVATE_KEY_PATH", "public.key", "VONAGE_PRIVATE_KEY_PATH: {cwd}/public.key is a public key; live mode "
+                                              "needs the private one"),
+    ("VONAGE_API_HOST", "https://api.nexmo.com/", "VONAGE_API_HOST is 'https://api.nexmo.com/': give the host alone"),
     ("NGROK_PATH", "/nowhere/ngrok", "NGROK_PATH is /nowhere/ngrok, which is not a file: correct the path to your "
                                      "ngrok binary, or remove NGROK_PATH from .env"),
 ])
@@ -262,7 +266,7 @@ def test_a_wrong_setting_is_named_with_its_fix_before_anything_starts(sandbox, l
     with pytest.raises(config.ConfigError) as error:
         wh.start(mode="live")
     message = str(error.value)
-    assert message.startswith("Live mode cannot start yet.\n\n" + says), message
+    assert message.startswith("Live mode cannot start yet.\n\n" + says.format(cwd=Path.cwd().resolve())), message
     assert len(message.splitlines()) <= 5  # one short paragraph, not a traceback's worth
     assert workshop_helpers.workshop._running is None  # no server, so no tunnel to one
     after = sandbox.client().application.get_application(live_env["VONAGE_APPLICATION_ID"])
@@ -326,3 +330,47 @@ def test_on_binder_live_mode_says_it_cannot_work_there_before_asking_anything(sa
         with pytest.raises(config.ConfigError, match="runs on Binder, which cannot receive webhooks"):
             attempt()
     assert asked.asked == [] and workshop_helpers.workshop._running is None
+
+
+def test_a_relative_key_path_is_from_the_dotenvs_folder_wherever_the_kernel_runs(sandbox, live_env, monkeypatch):
+    project = Path.cwd().parent  # the .env at the project's root, the kernel in notebooks/
+    key = Path(live_env["VONAGE_PRIVATE_KEY_PATH"])
+    (project / "private.key").write_bytes(key.read_bytes())
+    (project / ".env").write_text(Path(".env").read_text().replace(str(key), "private.key"))
+    Path(".env").unlink()
+    credentials = config.live_credentials()
+    assert credentials.private_key_path == str(project / "private.key")
+    config.preflight(credentials)  # no problem
+
+
+def test_the_key_itself_in_vonage_private_key_works_and_is_never_shown(sandbox, live_env, monkeypatch):
+    key = Path(live_env["VONAGE_PRIVATE_KEY_PATH"]).read_text()
+    env = Path(".env")
+    env.write_text(env.read_text().replace(f"VONAGE_PRIVATE_KEY_PATH={live_env['VONAGE_PRIVATE_KEY_PATH']}\n", ""))
+    monkeypatch.setenv("VONAGE_PRIVATE_KEY", key)
+    credentials = config.live_credentials()
+    assert credentials.private_key() == key and key not in repr(credentials)
+    monkeypatch.setenv("VONAGE_PRIVATE_KEY", key.replace("M", "x", 40))  # damaged
+    with pytest.raises(config.ConfigError) as error:
+        wh.start(mode="live")
+    assert "VONAGE_PRIVATE_KEY_PATH: the key text you gave is not a private key" in str(error.value)
+    assert key[40:80] not in str(error.value) and "BEGIN" not in str(error.value)
+
+
+def test_a_wrong_signature_secret_is_named_under_the_cell_that_waits(sandbox, live_env, capsys):
+    env = Path(".env")
+    env.write_text(env.read_text().replace(live_env["VONAGE_SIGNATURE_SECRET"], "not-the-secret-0123456789"))
+    ws = wh.start(mode="live")
+    uuid = sandbox.phone("447700900132").call(ws.number)
+    sandbox.wait_for_call(uuid)
+    capsys.readouterr()
+    with pytest.raises(TimeoutError):
+        ws.wait_for(uuid, timeout=1)
+    said = capsys.readouterr().out
+    assert "your webhook server refused" in said and "check VONAGE_SIGNATURE_SECRET in .env" in said
+
+
+def test_kit_errors_show_only_their_message_in_a_notebook():
+    from workshop_helpers.tunnel import TunnelError
+    assert config.ConfigError("what to do")._render_traceback_() == ["ConfigError: what to do"]
+    assert TunnelError("what to do")._render_traceback_() == ["TunnelError: what to do"]

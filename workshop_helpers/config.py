@@ -48,6 +48,9 @@ LIVE_SETTINGS = [
 ]
 
 
+#: Settings that name a file: a relative path in a .env is from the .env's own folder.
+PATHS = ("VONAGE_PRIVATE_KEY_PATH", "NGROK_PATH")
+
 #: Other names for a setting: the ones Vonage's own code snippets read from a .env.
 ALIASES = {
     "VONAGE_PRIVATE_KEY_PATH": "VONAGE_PRIVATE_KEY",
@@ -75,11 +78,14 @@ class LiveCredentials:
     def __repr__(self) -> str:
         secret = {name.lower().removeprefix("vonage_") for name, _, is_secret, _ in LIVE_SETTINGS if is_secret}
         shown = ", ".join(
-            f"{f.name}={'***' if f.name in secret else repr(getattr(self, f.name))}" for f in fields(self)
+            f"{f.name}={'***' if f.name in secret or is_key_text(str(getattr(self, f.name))) else repr(getattr(self, f.name))}"
+            for f in fields(self)
         )
         return f"LiveCredentials({shown})"
 
     def private_key(self) -> str:
+        if is_key_text(self.private_key_path):  # the key itself, as the SDK also accepts
+            return self.private_key_path
         path = Path(self.private_key_path).expanduser()
         if not path.is_file():
             raise ConfigError(
@@ -91,6 +97,26 @@ class LiveCredentials:
 
 class ConfigError(ValueError):
     """A setting that is missing or wrong; the message says how to fix it."""
+
+    def _render_traceback_(self) -> list[str]:
+        """In a notebook, the message alone: it is the fix, and the kit's frames above it
+        would only hide it (the whole traceback is still in %debug and %tb)."""
+        return [f"ConfigError: {self}"]
+
+
+def is_key_text(value: str) -> bool:
+    """Whether a key setting holds the key itself (PEM text) rather than a file's path."""
+    return value.lstrip().startswith("-----BEGIN")
+
+
+class Settings(dict):
+    """Settings by name, as `wh.setup()` returns them: a repr that never shows a secret."""
+
+    def __repr__(self) -> str:
+        secret = {name for name, _, is_secret, _ in LIVE_SETTINGS if is_secret}
+        return "Settings({" + ", ".join(
+            f"{name!r}: {'***' if name in secret or is_key_text(value) else repr(value)}"
+            for name, value in self.items()) + "})"
 
 
 #: Why live mode does not start on mybinder.org (said before anything is asked).
@@ -120,6 +146,9 @@ def known_settings(env_file: str | Path | None = None) -> dict[str, str]:
     for name, *_ in LIVE_SETTINGS:
         names = [name] + ([ALIASES[name]] if name in ALIASES else [])
         value = next((found for n in names if (found := from_file.get(n) or os.environ.get(n))), None)
+        in_file = any(from_file.get(n) for n in names)
+        if value and name in PATHS and in_file and not is_key_text(value):
+            value = str(Path(path).parent / Path(value).expanduser())  # from the .env's folder
         if value:
             known[name] = value
     return known
@@ -157,7 +186,8 @@ def preflight(credentials: LiveCredentials, port: int = 0) -> None:
     """Every live-mode check that needs no network, before anything starts (no tunnel
     opened, no webhook changed): a ConfigError with one short paragraph per problem."""
     values = {"VONAGE_APPLICATION_ID": credentials.application_id, "VONAGE_NUMBER": credentials.number,
-              "VONAGE_PRIVATE_KEY_PATH": credentials.private_key_path, "NGROK_PATH": credentials.ngrok_path}
+              "VONAGE_PRIVATE_KEY_PATH": credentials.private_key_path, "NGROK_PATH": credentials.ngrok_path,
+              "VONAGE_API_HOST": credentials.api_host}
     problems = [problem for problem in (
         *(setting_problem(name, value) for name, value in values.items()),
         _port_problem(port),
@@ -177,26 +207,39 @@ def _application_id_problem(value: str) -> str | None:
 def _number_problem(value: str) -> str | None:
     if _E164_DIGITS.fullmatch(value):
         return None
-    digits = "".join(ch for ch in value if ch.isdigit())
     return (f"VONAGE_NUMBER is {value!r}: write it as digits only, country code first, with no "
-            f"+, spaces or leading 0 (like {digits or '447700900123'}); it is your Vonage number, "
-            "on the dashboard's Numbers page.")
+            "+, spaces or leading 0 (like 447700900123 for the UK number 07700 900123); it is "
+            "your Vonage number, on the dashboard's Numbers page.")
 
 
-def _key_problem(path_text: str) -> str | None:
+def _key_problem(value: str) -> str | None:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    path = Path(path_text).expanduser()
-    if not path.is_file():
-        return (f"VONAGE_PRIVATE_KEY_PATH is {path}, which is not a file: download private.key "
-                "from your application's page in the dashboard (Generate public and private key) "
-                "and put its path here.")
+    if is_key_text(value):  # the key itself: checked, never shown
+        shown, data = "the key text you gave", value.encode()
+    else:
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            return (f"VONAGE_PRIVATE_KEY_PATH is {path}, which is not a file: download private.key "
+                    "from your application's page in the dashboard (Generate public and private key) "
+                    "and put its path here (a relative path is from the .env's folder).")
+        shown, data = str(path), path.read_bytes()
+    if b"PUBLIC KEY" in data:
+        return (f"VONAGE_PRIVATE_KEY_PATH: {shown} is a public key; live mode needs the private "
+                "one, the private.key file the dashboard downloaded.")
     try:
-        load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError, OSError) as error:
-        return (f"VONAGE_PRIVATE_KEY_PATH is {path}, which is not a private key ({error}): "
+        load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as error:
+        return (f"VONAGE_PRIVATE_KEY_PATH: {shown} is not a private key ({type(error).__name__}): "
                 "point it at the private.key file the dashboard downloaded, unchanged.")
     return None
+
+
+def _api_host_problem(value: str) -> str | None:
+    if "/" not in value and " " not in value:
+        return None
+    return (f"VONAGE_API_HOST is {value!r}: give the host alone, like api.nexmo.com (no https://, "
+            "no path), or leave it out.")
 
 
 def _ngrok_path_problem(value: str | None) -> str | None:
@@ -212,6 +255,7 @@ _CHECKS = {
     "VONAGE_NUMBER": _number_problem,
     "VONAGE_PRIVATE_KEY_PATH": _key_problem,
     "NGROK_PATH": _ngrok_path_problem,
+    "VONAGE_API_HOST": _api_host_problem,
 }
 
 

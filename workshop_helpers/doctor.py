@@ -85,8 +85,10 @@ def check_live_settings() -> Check:
     if not where:
         return Check("live mode settings", True, "no .env (only live mode needs one: "
                                                  "copy .env.example, see notebook 11)")
+    missing = problem.startswith("Live mode needs these settings")
     paragraphs = problem.split("\n\n")
-    return Check("live mode settings", False, f"{where} is not complete",
+    return Check("live mode settings", False,
+                 f"{where} {'lacks settings' if missing else 'has a setting that is not right'}",
                  " ".join(p.strip() for p in paragraphs[1:] or paragraphs))
 
 

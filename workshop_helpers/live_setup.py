@@ -30,9 +30,9 @@ COST_AND_SAFETY = (
 
 
 def setup(ask: Callable[[str], str] = input, ask_secret: Callable[[str], str] = getpass.getpass,
-          env_file: str | Path | None = None) -> dict[str, str]:
+          env_file: str | Path | None = None) -> config.Settings:
     """Ask for each live-mode setting that is missing, check it, offer to write them all
-    to the .env; return the answers (written or not)."""
+    to the .env; return the answers (written or not; their repr hides the secrets)."""
     if config.on_binder():
         raise config.ConfigError(config.ON_BINDER)
     path = Path(env_file or config.dotenv_path() or Path.cwd() / ".env")
@@ -40,18 +40,19 @@ def setup(ask: Callable[[str], str] = input, ask_secret: Callable[[str], str] = 
     missing = [(name, what, secret) for name, what, secret, required in config.LIVE_SETTINGS
                if required and name not in known]
     if not missing:
-        print(f"Live mode's settings are all there ({path if path.exists() else 'the environment'}).")
-        return {}
+        problem = ready()
+        print(problem or f"Live mode's settings are all there ({path if path.exists() else 'the environment'}).")
+        return config.Settings()
     print(f"Live mode needs {len(missing)} more setting(s); .env.example says where to find each. "
           "Secrets do not show as you type. An empty answer stops the set-up.")
-    answers = {}
+    answers = config.Settings()
     for name, what, secret in missing:
         answers[name] = _answer(name, what, ask_secret if secret else ask)
     if ask(f"Write them to {path} (readable only by you)? [Y/n] ").strip().lower() in ("", "y", "yes"):
         write_dotenv(path, answers)
         print(f"Written to {path}.")
     else:
-        print("Not written: they are used this once.")
+        print("Not written: nothing is kept (wh.start(mode=\"live\") uses them this once).")
     print(COST_AND_SAFETY)
     return answers
 

@@ -52,6 +52,10 @@ OFFLINE = (
 class TunnelError(RuntimeError):
     """The tunnel could not be opened; the message says what to do."""
 
+    def _render_traceback_(self) -> list[str]:
+        """In a notebook, the message alone (the traceback stays in %debug and %tb)."""
+        return [f"TunnelError: {self}"]
+
 
 def pyngrok_config(authtoken: str, ngrok_path: str | None, state_dir: Path) -> conf.PyngrokConfig:
     """Our own ngrok config file (in the kit's state folder) and binary location.

@@ -71,6 +71,7 @@ class Workshop:
         self.store: EventStore | None = None
         self.client: Vonage | None = None
         self._told: set[tuple[str, str]] = set()  # (call, problem) already printed
+        self._refusals_told = 0  # refused requests already said (see _new_refusals)
         self._attached: list = []  # servers run beside the workshop (voice bots): see attach()
 
     # -- life --------------------------------------------------------------------------------
@@ -110,6 +111,8 @@ class Workshop:
         except config.ConfigError:  # settings missing: ask for them (and offer to keep them)
             if self._ask is None:
                 raise
+            credentials = None
+        if credentials is None:  # (asked here, not in the except: one error at a time)
             given = live_setup.setup(ask=self._ask, ask_secret=self._ask_secret)
             credentials = config.live_credentials(given=given)
         self.credentials = credentials
@@ -145,7 +148,8 @@ class Workshop:
             raise config.ConfigError(
                 f"The Voice API at {credentials.api_host} answered with a certificate this machine "
                 "does not trust: a company proxy or firewall may be in the way. Try another network, "
-                "or ask for its certificate and set REQUESTS_CA_BUNDLE to it."
+                "or ask for its certificate and set the environment variable REQUESTS_CA_BUNDLE "
+                "to its file before starting Jupyter (the .env is not read for this)."
             ) from None  # (the library's error stays in __context__, for %debug)
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
             slow = isinstance(error, requests.exceptions.Timeout)
@@ -384,12 +388,23 @@ class Workshop:
                      if e["who"] == "platform" and e["kind"] == "error"]
         events = self.store.events() if events is None else events
         found = problems.problems(for_call(events, uuid), deliveries, noted)
+        found += self._new_refusals(events)
         found += [problem for part in self._attached for problem in part.take_problems()]
         new = [problem for problem in found if (uuid, problem) not in self._told]
         self._told.update((uuid, problem) for problem in new)
         if new and not quiet:
             print(problems.report(new, f"call {uuid}"))
         return found
+
+    def _new_refusals(self, events: pd.DataFrame) -> list[str]:
+        """Requests your server refused since the last time this was said (a refused
+        webhook carries no call, so it is said under whichever call is waited on next)."""
+        refused = events[events["refused"].notna()]
+        if len(refused) < self._refusals_told:  # the events were cleared
+            self._refusals_told = 0
+        new = refused.iloc[self._refusals_told:]
+        self._refusals_told = len(refused)
+        return [problems.refused(len(new), sorted(set(new["refused"])), self.mode)] if len(new) else []
 
     def _reached(self, uuid: str, status: str, timeout: float) -> bool:
         condition = self._reported(uuid, status)
