@@ -374,3 +374,11 @@ def test_kit_errors_show_only_their_message_in_a_notebook():
     from workshop_helpers.tunnel import TunnelError
     assert config.ConfigError("what to do")._render_traceback_() == ["ConfigError: what to do"]
     assert TunnelError("what to do")._render_traceback_() == ["TunnelError: what to do"]
+
+
+def test_doctor_says_when_the_api_cannot_be_reached_in_words_not_the_librarys(sandbox, live_env):
+    ws = wh.start(mode="live")
+    ws.client.http_client._api_host = "localhost:9"  # the network goes away after the start
+    (application,) = [check for check in wh.doctor(ws) if check.name == "application"]
+    assert not application.ok and application.detail == "cannot read it: the Voice API cannot be reached"
+    assert "internet connection" in application.fix

@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
 
+import requests
+
 from . import config, live_setup
 from .vonage_app import ROUTES, drift
 
@@ -162,8 +164,11 @@ def check_application(workshop) -> list[Check]:
                       else workshop.sandbox.application.id)
     try:
         application = workshop.client.application.get_application(application_id)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+        return [Check("application", False, "cannot read it: the Voice API cannot be reached",
+                      "check this machine's internet connection (and VONAGE_API_HOST in .env, if set)")]
     except Exception as error:  # the SDK raises several kinds; all mean "cannot read it"
-        return [Check("application", False, f"cannot read it ({error})",
+        return [Check("application", False, f"cannot read it ({type(error).__name__})",
                       "check VONAGE_API_KEY and VONAGE_API_SECRET in .env")]
     voice = application.capabilities.voice if application.capabilities else None
     webhooks = voice.model_dump(exclude_none=True).get("webhooks", {}) if voice else {}
