@@ -17,7 +17,7 @@ from importlib import metadata
 import requests
 
 from . import config, live_setup
-from .vonage_app import ROUTES, drift
+from .vonage_app import ROUTES, api_problem, drift, live_client
 
 PACKAGES = ("vonage", "flask", "pandas", "ipywidgets", "pyngrok", "jupyterlab")
 
@@ -67,6 +67,8 @@ def doctor(workshop=None) -> Report:
     if workshop is None or not workshop.running:
         checks.append(Check("workshop", False, "not started", "run ws = wh.start()"))
         checks.append(check_live_settings())
+        if live_setup.ready() is None:  # a complete .env: try it, as a live start would
+            checks.append(check_live_api())
     else:
         checks += [check_server(workshop)]
         if workshop.mode == "live":
@@ -92,6 +94,19 @@ def check_live_settings() -> Check:
     return Check("live mode settings", False,
                  f"{where} {'lacks settings' if missing else 'has a setting that is not right'}",
                  " ".join(p.strip() for p in paragraphs[1:] or paragraphs))
+
+
+def check_live_api() -> Check:
+    """Your application, read with the .env's credentials: the API reachable, the keys and
+    the application id right (it changes nothing)."""
+    credentials = config.live_credentials()
+    try:
+        live_client(credentials).application.get_application(credentials.application_id)
+    except Exception as error:
+        problem = api_problem(error, credentials)
+        return Check("live mode API", False, "your application cannot be read",
+                     problem or f"{type(error).__name__}: see ws.show_logs() after wh.start(mode=\"live\")")
+    return Check("live mode API", True, f"application {credentials.application_id} read at {credentials.api_host}")
 
 
 def check_python() -> Check:

@@ -1,4 +1,5 @@
-"""Your Vonage application's webhook settings, pointed at your server (live mode).
+"""Your Vonage application: its webhook settings, pointed at your server (live mode), the
+client that reaches it, and what its API's errors mean.
 
 The tunnel's public URL can change every time you start, and the platform only knows
 where your server is from the application's settings. So live mode updates them through
@@ -10,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vonage import Vonage
+import requests
+from vonage import Auth, HttpClientOptions, Vonage
 from vonage_application import ApplicationConfig
+from vonage_http_client.errors import AuthenticationError, ForbiddenError, NotFoundError
+from vonage_jwt.errors import VonageJwtError
 
 #: Where each voice webhook should point (below the public URL), and with which method.
 #: POST for all: the signature's payload_hash covers a POST body, but not a GET query.
@@ -71,3 +75,48 @@ def point_webhooks(client: Vonage, application_id: str, base_url: str) -> list[s
     if changes:
         client.application.update_application(application_id, ApplicationConfig(**config))
     return changes
+
+
+def live_client(credentials) -> Vonage:
+    """The SDK's client for your own account and application (live mode)."""
+    return Vonage(
+        Auth(
+            application_id=credentials.application_id,
+            private_key=credentials.private_key(),
+            api_key=credentials.api_key,
+            api_secret=credentials.api_secret,
+            signature_secret=credentials.signature_secret,
+        ),
+        HttpClientOptions(api_host=credentials.api_host),
+    )
+
+
+def api_problem(error: Exception, credentials) -> str | None:
+    """What an error from Vonage's API means for you, and what to do, in one paragraph;
+    None for an error this does not know (let it show as it is)."""
+    host, application = credentials.api_host, credentials.application_id
+    if isinstance(error, requests.exceptions.SSLError):
+        return (f"The Voice API at {host} answered with a certificate this machine does not "
+                "trust: a company proxy or firewall may be in the way. Try another network, or ask "
+                "for its certificate and set the environment variable REQUESTS_CA_BUNDLE to its "
+                "file before starting Jupyter (the .env is not read for this).")
+    if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        slow = isinstance(error, requests.exceptions.Timeout)
+        what = "took too long to answer" if slow else "cannot be reached"
+        return (f"The Voice API at {host} {what} from this machine. Check your internet "
+                "connection (and VONAGE_API_HOST in .env, if you set it); until then, sandbox mode "
+                "works offline: wh.start().")
+    if isinstance(error, ForbiddenError):
+        return (f"Vonage refused the request (403 Forbidden): the account may not be allowed to "
+                f"change application {application}. Check that VONAGE_API_KEY is the account that "
+                "owns the application (the dashboard's Applications page).")
+    if isinstance(error, AuthenticationError):
+        return ("Vonage did not accept VONAGE_API_KEY and VONAGE_API_SECRET: copy them again from "
+                "the dashboard's API settings into .env.")
+    if isinstance(error, NotFoundError):
+        return (f"Vonage has no application {application} for this account: check "
+                "VONAGE_APPLICATION_ID in .env (the dashboard's Applications page).")
+    if isinstance(error, VonageJwtError):
+        return ("VONAGE_PRIVATE_KEY_PATH is not a usable private key: download private.key again "
+                "from your application's page and point VONAGE_PRIVATE_KEY_PATH at it.")
+    return None

@@ -25,10 +25,7 @@ import time
 from collections import deque
 
 import pandas as pd
-import requests
-from vonage import Auth, HttpClientOptions, Vonage
-from vonage_http_client.errors import AuthenticationError, ForbiddenError, NotFoundError
-from vonage_jwt.errors import VonageJwtError
+from vonage import Vonage
 
 from . import config, live_setup, problems, tunnel
 from .events import EventStore, for_call, inputs, recordings
@@ -38,7 +35,7 @@ from .sandbox.engine import check_status
 from .server import WebhookServer
 from .sounds import SOUNDS
 from .timeline import timeline as draw_timeline
-from .vonage_app import point_webhooks
+from .vonage_app import api_problem, live_client, point_webhooks
 
 log = logging.getLogger("workshop_helpers")
 
@@ -123,16 +120,7 @@ class Workshop:
             credentials.ngrok_authtoken, credentials.ngrok_path, config.home()
         )
         self.public_url = tunnel.open_tunnel(self.server.port, self._tunnel_config)
-        self.client = Vonage(
-            Auth(
-                application_id=credentials.application_id,
-                private_key=credentials.private_key(),
-                api_key=credentials.api_key,
-                api_secret=credentials.api_secret,
-                signature_secret=credentials.signature_secret,
-            ),
-            HttpClientOptions(api_host=credentials.api_host),
-        )
+        self.client = live_client(credentials)
         self.changes = self._point_live_webhooks(credentials)
         print(f"Your webhook server is reachable at {self.public_url}")
         for change in self.changes or ["The application's webhooks already point here."]:
@@ -144,42 +132,12 @@ class Workshop:
         way it can fail becomes a ConfigError that says what to do."""
         try:
             return point_webhooks(self.client, credentials.application_id, self.public_url)
-        except requests.exceptions.SSLError:
-            raise config.ConfigError(
-                f"The Voice API at {credentials.api_host} answered with a certificate this machine "
-                "does not trust: a company proxy or firewall may be in the way. Try another network, "
-                "or ask for its certificate and set the environment variable REQUESTS_CA_BUNDLE "
-                "to its file before starting Jupyter (the .env is not read for this)."
-            ) from None  # (the library's error stays in __context__, for %debug)
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-            slow = isinstance(error, requests.exceptions.Timeout)
-            what = "took too long to answer" if slow else "cannot be reached"
-            raise config.ConfigError(
-                f"The Voice API at {credentials.api_host} {what} from this machine, though the tunnel "
-                "opened. Check your internet connection (and VONAGE_API_HOST in .env, if you set it), "
-                "then run this cell again; until then, sandbox mode works offline: wh.start()."
-            ) from None
-        except ForbiddenError:
-            raise config.ConfigError(
-                "Vonage refused the request (403 Forbidden): the account may not be allowed to change "
-                f"application {credentials.application_id}. Check that VONAGE_API_KEY is the account "
-                "that owns the application (the dashboard's Applications page)."
-            ) from None
-        except AuthenticationError:
-            raise config.ConfigError(
-                "Vonage did not accept VONAGE_API_KEY and VONAGE_API_SECRET: copy them again "
-                "from the dashboard's API settings into .env"
-            ) from None
-        except NotFoundError:
-            raise config.ConfigError(
-                f"Vonage has no application {credentials.application_id} for this account: "
-                "check VONAGE_APPLICATION_ID in .env (the dashboard's Applications page)"
-            ) from None
-        except VonageJwtError:
-            raise config.ConfigError(
-                "VONAGE_PRIVATE_KEY_PATH is not a usable private key: download private.key "
-                "again from your application's page and point VONAGE_PRIVATE_KEY_PATH at it"
-            ) from None
+        except Exception as error:
+            problem = api_problem(error, credentials)
+            if problem is None:
+                raise
+            # (the library's error stays in __context__, for %debug)
+            raise config.ConfigError(problem) from None
 
     def stop(self) -> None:
         """Stop the platform, the tunnel and the webhook server, freeing ports and threads.
