@@ -46,6 +46,7 @@ def live_env(sandbox, ngrok_path, tmp_path, monkeypatch):
         "VONAGE_SIGNATURE_SECRET": info["signature_secret"],
         "VONAGE_NUMBER": info["number"],
         "VONAGE_API_HOST": info["host"],
+        "VONAGE_REST_HOST": info["host"],  # the sandbox serves the Numbers API too
         "NGROK_AUTHTOKEN": TOKEN,
         "NGROK_PATH": str(ngrok_path),
     }
@@ -394,3 +395,22 @@ def test_doctor_with_a_complete_dotenv_reads_the_application_as_a_live_start_wou
     env.write_text(env.read_text().replace(live_env["VONAGE_API_SECRET"], "wrong-secret"))
     api = {check.name: check for check in wh.doctor()}["live mode API"]
     assert not api.ok and api.fix.startswith("Vonage did not accept VONAGE_API_KEY and VONAGE_API_SECRET")
+
+
+
+def test_a_number_not_linked_to_the_application_is_said_at_start_and_by_doctor(sandbox, live_env, capsys):
+    env = Path(".env")
+    env.write_text(env.read_text().replace(f"VONAGE_NUMBER={live_env['VONAGE_NUMBER']}", "VONAGE_NUMBER=447700900199"))
+    ws = wh.start(mode="live")
+    said = capsys.readouterr().out
+    assert (f"VONAGE_NUMBER 447700900199 is not linked to application {live_env['VONAGE_APPLICATION_ID']}, so "
+            "calls to it will not reach your webhooks") in said
+    number = {check.name: check for check in wh.doctor(ws)}["number"]
+    assert not number.ok and "Link it on the dashboard's Numbers page" in number.fix
+
+
+def test_the_linked_number_passes(sandbox, live_env, capsys):
+    ws = wh.start(mode="live")
+    assert "is not linked" not in capsys.readouterr().out
+    number = {check.name: check for check in wh.doctor(ws)}["number"]
+    assert number.ok and live_env["VONAGE_NUMBER"] in number.detail

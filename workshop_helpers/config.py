@@ -44,6 +44,7 @@ LIVE_SETTINGS = [
     ("VONAGE_NUMBER", "the Vonage number linked to the application", False, True),
     ("NGROK_AUTHTOKEN", "your ngrok authtoken (dashboard.ngrok.com)", True, True),
     ("VONAGE_API_HOST", "the Voice API host", False, False),
+    ("VONAGE_REST_HOST", "the host of the older REST APIs, Numbers among them", False, False),
     ("NGROK_PATH", "where the ngrok binary lives (pyngrok installs it if missing)", False, False),
 ]
 
@@ -73,6 +74,7 @@ class LiveCredentials:
     number: str
     ngrok_authtoken: str
     api_host: str = "api.nexmo.com"
+    rest_host: str = "rest.nexmo.com"
     ngrok_path: str | None = None
 
     def __repr__(self) -> str:
@@ -187,7 +189,7 @@ def preflight(credentials: LiveCredentials, port: int = 0) -> None:
     opened, no webhook changed): a ConfigError with one short paragraph per problem."""
     values = {"VONAGE_APPLICATION_ID": credentials.application_id, "VONAGE_NUMBER": credentials.number,
               "VONAGE_PRIVATE_KEY_PATH": credentials.private_key_path, "NGROK_PATH": credentials.ngrok_path,
-              "VONAGE_API_HOST": credentials.api_host}
+              "VONAGE_API_HOST": credentials.api_host, "VONAGE_REST_HOST": credentials.rest_host}
     problems = [problem for problem in (
         *(setting_problem(name, value) for name, value in values.items()),
         _port_problem(port),
@@ -235,11 +237,11 @@ def _key_problem(value: str) -> str | None:
     return None
 
 
-def _api_host_problem(value: str) -> str | None:
+def _host_problem(name: str, value: str, example: str) -> str | None:
     if "/" not in value and " " not in value:
         return None
-    return (f"VONAGE_API_HOST is {value!r}: give the host alone, like api.nexmo.com (no https://, "
-            "no path), or leave it out.")
+    return (f"{name} is {value!r}: give the host alone, like {example} (no https://, no path), "
+            "or leave it out.")
 
 
 def _ngrok_path_problem(value: str | None) -> str | None:
@@ -255,7 +257,8 @@ _CHECKS = {
     "VONAGE_NUMBER": _number_problem,
     "VONAGE_PRIVATE_KEY_PATH": _key_problem,
     "NGROK_PATH": _ngrok_path_problem,
-    "VONAGE_API_HOST": _api_host_problem,
+    "VONAGE_API_HOST": lambda value: _host_problem("VONAGE_API_HOST", value, "api.nexmo.com"),
+    "VONAGE_REST_HOST": lambda value: _host_problem("VONAGE_REST_HOST", value, "rest.nexmo.com"),
 }
 
 

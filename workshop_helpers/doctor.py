@@ -17,7 +17,7 @@ from importlib import metadata
 import requests
 
 from . import config, live_setup
-from .vonage_app import ROUTES, api_problem, drift, live_client
+from .vonage_app import ROUTES, api_problem, drift, live_client, unlinked_number
 
 PACKAGES = ("vonage", "flask", "pandas", "ipywidgets", "pyngrok", "jupyterlab")
 
@@ -72,7 +72,7 @@ def doctor(workshop=None) -> Report:
     else:
         checks += [check_server(workshop)]
         if workshop.mode == "live":
-            checks += [check_credentials(workshop), check_tunnel(workshop)]
+            checks += [check_credentials(workshop), check_tunnel(workshop), check_number(workshop)]
         else:
             checks.append(check_live_settings())
         checks += check_application(workshop)
@@ -107,6 +107,19 @@ def check_live_api() -> Check:
         return Check("live mode API", False, "your application cannot be read",
                      problem or f"{type(error).__name__}: see ws.show_logs() after wh.start(mode=\"live\")")
     return Check("live mode API", True, f"application {credentials.application_id} read at {credentials.api_host}")
+
+
+def check_number(workshop) -> Check:
+    """VONAGE_NUMBER linked to the application, so calls to it reach your webhooks."""
+    credentials = workshop.credentials
+    try:
+        unlinked = unlinked_number(workshop.client, credentials)
+    except Exception as error:
+        return Check("number", False, "the numbers cannot be read",
+                     api_problem(error, credentials) or type(error).__name__)
+    if unlinked:
+        return Check("number", False, f"{credentials.number} is not linked to the application", unlinked)
+    return Check("number", True, f"{credentials.number} is linked to the application")
 
 
 def check_python() -> Check:

@@ -87,8 +87,23 @@ def live_client(credentials) -> Vonage:
             api_secret=credentials.api_secret,
             signature_secret=credentials.signature_secret,
         ),
-        HttpClientOptions(api_host=credentials.api_host),
+        HttpClientOptions(api_host=credentials.api_host, rest_host=credentials.rest_host),
     )
+
+
+def unlinked_number(client: Vonage, credentials) -> str | None:
+    """Why calls to VONAGE_NUMBER would not reach your webhooks, if they would not: it is
+    not linked to the application (or not one of yours). None when it is linked."""
+    from vonage_numbers import ListOwnedNumbersFilter
+
+    numbers, _, _ = client.numbers.list_owned_numbers(
+        ListOwnedNumbersFilter(application_id=credentials.application_id))
+    if credentials.number in [number.msisdn for number in numbers]:
+        return None
+    return (f"VONAGE_NUMBER {credentials.number} is not linked to application "
+            f"{credentials.application_id}, so calls to it will not reach your webhooks (calls you "
+            "make still work). Link it on the dashboard's Numbers page (Your numbers, then Link), "
+            "or set VONAGE_NUMBER to a number that is.")
 
 
 def api_problem(error: Exception, credentials) -> str | None:

@@ -35,7 +35,7 @@ from .sandbox.engine import check_status
 from .server import WebhookServer
 from .sounds import SOUNDS
 from .timeline import timeline as draw_timeline
-from .vonage_app import api_problem, live_client, point_webhooks
+from .vonage_app import api_problem, live_client, point_webhooks, unlinked_number
 
 log = logging.getLogger("workshop_helpers")
 
@@ -122,9 +122,12 @@ class Workshop:
         self.public_url = tunnel.open_tunnel(self.server.port, self._tunnel_config)
         self.client = live_client(credentials)
         self.changes = self._point_live_webhooks(credentials)
+        unlinked = unlinked_number(self.client, credentials)
         print(f"Your webhook server is reachable at {self.public_url}")
         for change in self.changes or ["The application's webhooks already point here."]:
             print("  " + change)
+        if unlinked:
+            print(unlinked)
         print(live_setup.COST_AND_SAFETY)
 
     def _point_live_webhooks(self, credentials) -> list[str]:

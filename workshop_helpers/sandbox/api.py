@@ -268,6 +268,18 @@ def create_app(sandbox: "Sandbox") -> Flask:
                 return send_file(path, mimetype=content_type)
         raise ApiError(404, f"File {file_id} does not exist, or you do not have access.")
 
+    # -- Numbers API (the subset live mode uses: which numbers are linked where) -----------
+    @app.get("/account/numbers")
+    @basic_auth_required
+    def list_owned_numbers():
+        """The numbers you own (the sandbox's one), optionally those of one application."""
+        owned = [{"country": "GB", "msisdn": number, "type": "mobile-lvn", "features": ["VOICE", "SMS"],
+                  "app_id": application.id} for number in application.numbers]
+        wanted = request.args.get("application_id")
+        if wanted:
+            owned = [number for number in owned if number["app_id"] == wanted]
+        return jsonify(count=len(owned), numbers=owned)
+
     # -- Application API v2 (the subset live mode uses) ------------------------------------
     @app.get("/v2/applications", strict_slashes=False)
     @basic_auth_required
