@@ -389,8 +389,9 @@ def test_doctor_says_when_the_api_cannot_be_reached_in_words_not_the_librarys(sa
 def test_doctor_with_a_complete_dotenv_reads_the_application_as_a_live_start_would(sandbox, live_env):
     wh.stop()
     checks = {check.name: check for check in wh.doctor()}
-    assert checks["live mode settings"].ok and checks["live mode API"].ok
+    assert checks["live mode settings"].ok and checks["live mode API"].ok and checks["number"].ok
     assert live_env["VONAGE_APPLICATION_ID"] in checks["live mode API"].detail
+    assert checks["ngrok agent"].ok and checks["ngrok agent"].detail == live_env["NGROK_PATH"]
     env = Path(".env")
     env.write_text(env.read_text().replace(live_env["VONAGE_API_SECRET"], "wrong-secret"))
     api = {check.name: check for check in wh.doctor()}["live mode API"]

@@ -13,6 +13,7 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 import requests
 
@@ -68,7 +69,7 @@ def doctor(workshop=None) -> Report:
         checks.append(Check("workshop", False, "not started", "run ws = wh.start()"))
         checks.append(check_live_settings())
         if live_setup.ready() is None:  # a complete .env: try it, as a live start would
-            checks.append(check_live_api())
+            checks += check_live_api()
     else:
         checks += [check_server(workshop)]
         if workshop.mode == "live":
@@ -96,17 +97,37 @@ def check_live_settings() -> Check:
                  " ".join(p.strip() for p in paragraphs[1:] or paragraphs))
 
 
-def check_live_api() -> Check:
-    """Your application, read with the .env's credentials: the API reachable, the keys and
-    the application id right (it changes nothing)."""
+def check_live_api() -> list[Check]:
+    """Your application and number, read with the .env's credentials (the API reachable,
+    the keys and the id right, the number linked), and the ngrok agent; changes nothing."""
     credentials = config.live_credentials()
+    client = live_client(credentials)
     try:
-        live_client(credentials).application.get_application(credentials.application_id)
+        client.application.get_application(credentials.application_id)
+        unlinked = unlinked_number(client, credentials)
     except Exception as error:
         problem = api_problem(error, credentials)
-        return Check("live mode API", False, "your application cannot be read",
-                     problem or f"{type(error).__name__}: see ws.show_logs() after wh.start(mode=\"live\")")
-    return Check("live mode API", True, f"application {credentials.application_id} read at {credentials.api_host}")
+        return [Check("live mode API", False, "your application cannot be read",
+                      problem or f"{type(error).__name__}: see ws.show_logs() after wh.start(mode=\"live\")")]
+    read = f"application {credentials.application_id} read at {credentials.api_host}"
+    checks = [Check("live mode API", True, read)]
+    if unlinked:
+        checks.append(Check("number", False, f"{credentials.number} is not linked to the application", unlinked))
+    else:
+        checks.append(Check("number", True, f"{credentials.number} is linked to the application"))
+    return checks + [check_ngrok(credentials)]
+
+
+def check_ngrok(credentials) -> Check:
+    """The ngrok agent: yours (NGROK_PATH), or the one pyngrok installed; else it is
+    downloaded on the first live start, which needs the internet."""
+    from pyngrok import conf
+
+    path = Path(credentials.ngrok_path or conf.DEFAULT_NGROK_PATH)
+    if path.is_file():
+        return Check("ngrok agent", True, str(path))
+    return Check("ngrok agent", True, "not installed yet: the first live start downloads it "
+                                      "(which needs the internet)")
 
 
 def check_number(workshop) -> Check:
