@@ -79,9 +79,10 @@ class LiveCredentials:
 
     def __repr__(self) -> str:
         secret = {name.lower().removeprefix("vonage_") for name, _, is_secret, _ in LIVE_SETTINGS if is_secret}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
         shown = ", ".join(
-            f"{f.name}={'***' if f.name in secret or is_key_text(str(getattr(self, f.name))) else repr(getattr(self, f.name))}"
-            for f in fields(self)
+            f"{name}={'***' if name in secret or is_key_text(str(value)) else repr(value)}"
+            for name, value in values.items()
         )
         return f"LiveCredentials({shown})"
 

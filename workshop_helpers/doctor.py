@@ -112,7 +112,8 @@ def check_live_api() -> list[Check]:
     read = f"application {credentials.application_id} read at {credentials.api_host}"
     checks = [Check("live mode API", True, read)]
     if unlinked:
-        checks.append(Check("number", False, f"{credentials.number} is not linked to the application", unlinked))
+        checks.append(Check("number", False, f"{credentials.number} is not linked to the application",
+                            unlinked))
     else:
         checks.append(Check("number", True, f"{credentials.number} is linked to the application"))
     return checks + [check_ngrok(credentials)]

@@ -41,7 +41,8 @@ def setup(ask: Callable[[str], str] = input, ask_secret: Callable[[str], str] = 
                if required and name not in known]
     if not missing:
         problem = ready()
-        print(problem or f"Live mode's settings are all there ({path if path.exists() else 'the environment'}).")
+        where = path if path.exists() else "the environment"
+        print(problem or f"Live mode's settings are all there ({where}).")
         return config.Settings()
     print(f"Live mode needs {len(missing)} more setting(s); .env.example says where to find each. "
           "Secrets do not show as you type. An empty answer stops the set-up.")

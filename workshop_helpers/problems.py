@@ -109,7 +109,8 @@ def problems(events: pd.DataFrame, deliveries: list[dict] = (), noted: list[str]
 
 def refused(count: int, reasons: list[str], mode: str) -> str:
     """Requests your webhook server refused (so no handler of yours ran for them)."""
-    said = f"your webhook server refused {count} request(s) ({', '.join(reasons)}), so no handler ran for them"
+    said = (f"your webhook server refused {count} request(s) ({', '.join(reasons)}), so no handler "
+            "ran for them")
     if mode == "live":
         return (f"{said}: check VONAGE_SIGNATURE_SECRET in .env; it must be your account's "
                 "signature secret (the dashboard's API settings), or every webhook is refused")

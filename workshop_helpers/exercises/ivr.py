@@ -43,7 +43,8 @@ CALLERS = [
                                                       "please call me back tomorrow"),
            "voicemail", "please call me back tomorrow"),
     Caller("presses 7, then 1", "447700900953",
-           _to_agent([{"await_input": True}, {"press": "7"}, {"await_input": True}], "i pressed the wrong key"),
+           _to_agent([{"await_input": True}, {"press": "7"}, {"await_input": True}],
+                     "i pressed the wrong key"),
            "agent", "i pressed the wrong key", asked=2),
     Caller("presses nothing, then 1", "447700900954",
            _to_agent([{"await_input": True}, {"wait": 8}, {"await_input": True}], "sorry i was away"),
@@ -117,7 +118,8 @@ def _path_problem(ws, caller: Caller, uuid: str, agent_rang: bool, agent_heard: 
     asked = int((ws.call_events(uuid)["kind"] == "input").sum())
     if caller.asked == 0 and asked:
         return (f"heard {said}: the menu, after hours. Ask office_open() (with its brackets) in "
-                "your answer handler and return voicemail(...) when it says False (the check makes it say False).")
+                "your answer handler and return voicemail(...) when it says False (the check "
+                "makes it say False).")
     if caller.asked and not asked:
         return (f"heard {said} and was never asked for a key: when the office is open, return "
                 "a welcome and menu() (is it office_open(), with its brackets?).")
