@@ -415,3 +415,21 @@ def test_the_linked_number_passes(sandbox, live_env, capsys):
     assert "is not linked" not in capsys.readouterr().out
     number = {check.name: check for check in wh.doctor(ws)}["number"]
     assert number.ok and live_env["VONAGE_NUMBER"] in number.detail
+
+
+
+def test_an_api_that_never_answers_is_a_time_out_in_words_not_a_hang(sandbox, live_env, monkeypatch):
+    import socket
+    from workshop_helpers import vonage_app
+    monkeypatch.setattr(vonage_app, "API_TIMEOUT", 1)
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        host = f"localhost:{silent.getsockname()[1]}"
+        env = Path(".env")
+        env.write_text(env.read_text().replace(f"VONAGE_API_HOST={live_env['VONAGE_API_HOST']}",
+                                               f"VONAGE_API_HOST={host}"))
+        with pytest.raises(config.ConfigError) as error:
+            wh.start(mode="live")
+    assert str(error.value).startswith(f"The Voice API at {host} took too long to answer from this machine.")
+    assert workshop_helpers.workshop._running is None

@@ -77,6 +77,11 @@ def point_webhooks(client: Vonage, application_id: str, base_url: str) -> list[s
     return changes
 
 
+#: Seconds to wait for an answer from Vonage's API (the SDK's default is to wait for ever,
+#: which would hang a live start on a network that swallows requests).
+API_TIMEOUT = 30
+
+
 def live_client(credentials) -> Vonage:
     """The SDK's client for your own account and application (live mode)."""
     return Vonage(
@@ -87,7 +92,8 @@ def live_client(credentials) -> Vonage:
             api_secret=credentials.api_secret,
             signature_secret=credentials.signature_secret,
         ),
-        HttpClientOptions(api_host=credentials.api_host, rest_host=credentials.rest_host),
+        HttpClientOptions(api_host=credentials.api_host, rest_host=credentials.rest_host,
+                          timeout=API_TIMEOUT),
     )
 
 
@@ -116,7 +122,8 @@ def api_problem(error: Exception, credentials) -> str | None:
                 "for its certificate and set the environment variable REQUESTS_CA_BUNDLE to its "
                 "file before starting Jupyter (the .env is not read for this).")
     if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        slow = isinstance(error, requests.exceptions.Timeout)
+        # (a read that timed out, retried, arrives as a ConnectionError that says so)
+        slow = isinstance(error, requests.exceptions.Timeout) or "timed out" in str(error)
         what = "took too long to answer" if slow else "cannot be reached"
         return (f"The Voice API at {host} {what} from this machine. Check your internet "
                 "connection (and VONAGE_API_HOST in .env, if you set it); until then, sandbox mode "
