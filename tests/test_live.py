@@ -433,3 +433,21 @@ def test_an_api_that_never_answers_is_a_time_out_in_words_not_a_hang(sandbox, li
             wh.start(mode="live")
     assert str(error.value).startswith(f"The Voice API at {host} took too long to answer from this machine.")
     assert workshop_helpers.workshop._running is None
+
+
+def test_a_403_from_the_api_says_which_account_owns_the_application():
+    """The sandbox has no call that answers 403; the SDK's own error, built from a 403
+    response, gets the words."""
+    import requests
+    from vonage_http_client.errors import ForbiddenError
+    from workshop_helpers.vonage_app import api_problem
+    response = requests.models.Response()
+    response.status_code, response._content, response.url = 403, b'{"title": "Forbidden"}', "https://api.nexmo.com/v2"
+    response.headers["Content-Type"] = "application/json"
+    credentials = config.LiveCredentials("8c2f1a2e-1d3b-4c5a-9e7f-0a1b2c3d4e5f", "k", "key", "s", "s",
+                                         "447700900123", "t")
+    assert api_problem(ForbiddenError(response), credentials) == (
+        "Vonage refused the request (403 Forbidden): the account may not be allowed to change application "
+        "8c2f1a2e-1d3b-4c5a-9e7f-0a1b2c3d4e5f. Check that VONAGE_API_KEY is the account that owns the "
+        "application (the dashboard's Applications page).")
+    assert api_problem(ValueError("something else"), credentials) is None  # shown as it is
