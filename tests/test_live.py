@@ -451,3 +451,10 @@ def test_a_403_from_the_api_says_which_account_owns_the_application():
         "8c2f1a2e-1d3b-4c5a-9e7f-0a1b2c3d4e5f. Check that VONAGE_API_KEY is the account that owns the "
         "application (the dashboard's Applications page).")
     assert api_problem(ValueError("something else"), credentials) is None  # shown as it is
+
+
+
+def test_on_binder_doctor_says_sandbox_mode_only(monkeypatch):
+    monkeypatch.setenv("BINDER_LAUNCH_HOST", "https://mybinder.org/")
+    live = {check.name: check for check in wh.doctor()}["live mode settings"]
+    assert live.ok and live.detail == "this is Binder, which cannot receive webhooks: sandbox mode only here"

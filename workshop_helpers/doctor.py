@@ -83,6 +83,9 @@ def doctor(workshop=None) -> Report:
 def check_live_settings() -> Check:
     """Live mode's .env, checked as wh.start(mode="live") would before it starts anything;
     only a FIX when a .env is there but wrong (sandbox mode needs none)."""
+    if config.on_binder():
+        return Check("live mode settings", True, "this is Binder, which cannot receive webhooks: "
+                                                 "sandbox mode only here")
     problem = live_setup.ready()
     where = config.dotenv_path()
     if problem is None:
