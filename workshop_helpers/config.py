@@ -89,13 +89,10 @@ class LiveCredentials:
     def private_key(self) -> str:
         if is_key_text(self.private_key_path):  # the key itself, as the SDK also accepts
             return self.private_key_path
-        path = Path(self.private_key_path).expanduser()
-        if not path.is_file():
-            raise ConfigError(
-                f"VONAGE_PRIVATE_KEY_PATH points at {path}, which is not a file: download "
-                "private.key from your application's page in the Vonage dashboard and set the path"
-            )
-        return path.read_text()
+        problem = setting_problem("VONAGE_PRIVATE_KEY_PATH", self.private_key_path)
+        if problem:
+            raise ConfigError(problem)
+        return Path(self.private_key_path).expanduser().read_text()
 
 
 class ConfigError(ValueError):

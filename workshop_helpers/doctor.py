@@ -67,26 +67,27 @@ def doctor(workshop=None) -> Report:
                      *check_audio()])
     if workshop is None or not workshop.running:
         checks.append(Check("workshop", False, "not started", "run ws = wh.start()"))
-        checks.append(check_live_settings())
-        if live_setup.ready() is None:  # a complete .env: try it, as a live start would
+        problem = live_setup.ready()
+        checks.append(check_live_settings(problem))
+        if problem is None:  # a complete .env: try it, as a live start would
             checks += check_live_api()
     else:
         checks += [check_server(workshop)]
         if workshop.mode == "live":
             checks += [check_credentials(workshop), check_tunnel(workshop), check_number(workshop)]
         else:
-            checks.append(check_live_settings())
+            checks.append(check_live_settings(live_setup.ready()))
         checks += check_application(workshop)
     return checks
 
 
-def check_live_settings() -> Check:
-    """Live mode's .env, checked as wh.start(mode="live") would before it starts anything;
-    only a FIX when a .env is there but wrong (sandbox mode needs none)."""
+def check_live_settings(problem: str | None) -> Check:
+    """Live mode's .env, checked as wh.start(mode="live") would before it starts anything
+    (`problem`: what live_setup.ready() found); only a FIX when a .env is there but wrong
+    (sandbox mode needs none)."""
     if config.on_binder():
         return Check("live mode settings", True, "this is Binder, which cannot receive webhooks: "
                                                  "sandbox mode only here")
-    problem = live_setup.ready()
     where = config.dotenv_path()
     if problem is None:
         return Check("live mode settings", True, f"complete ({where or 'environment'})")
@@ -195,13 +196,9 @@ def check_server(workshop) -> Check:
 def check_credentials(workshop) -> Check:
     """Every live-mode setting is there and the private key can be read (no secret shown)."""
     credentials = workshop.credentials
-    try:
-        key = credentials.private_key()
-    except ValueError as error:
-        return Check("credentials", False, "the private key cannot be read", str(error))
-    if "PRIVATE KEY" not in key:
-        return Check("credentials", False, f"{credentials.private_key_path} is not a PEM private key",
-                     "download private.key again from your application's page in the dashboard")
+    problem = config.setting_problem("VONAGE_PRIVATE_KEY_PATH", credentials.private_key_path)
+    if problem:  # (the same check as before a live start)
+        return Check("credentials", False, "the private key cannot be used", problem)
     return Check("credentials", True,
                  f"application {credentials.application_id}, number {credentials.number}")
 

@@ -175,6 +175,11 @@ def talks(ws, uuid: str) -> list[str]:
     return [e["text"] for e in ws.sandbox.transcript(uuid) if e["who"] == "platform" and e["kind"] == "talk"]
 
 
+def recording_urls(ws, uuid: str) -> list[str]:
+    """The recordings that arrived for call `uuid` (their URLs, to download with the SDK)."""
+    return [url for url in ws.call_events(uuid)["recording_url"].dropna()]
+
+
 def fields(ncco, name: str) -> list:
     """One field of each action a handler returned (a list, or a single action; models
     or dicts): what live-mode checks read, since they cannot listen to a call."""

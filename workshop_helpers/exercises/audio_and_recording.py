@@ -8,7 +8,7 @@ from pathlib import Path
 
 import soundfile
 
-from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, fields, finish, talks
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, fields, finish, recording_urls, talks
 
 SPEAKER = "447700900601"      # waits for the beep, leaves a message, then stays silent
 HANGS_UP = "447700900602"     # hangs up during the greeting
@@ -29,11 +29,11 @@ def _grade(ws, exercise: Exercise, answer) -> Result:
     heard = ws.sandbox.transcript(speaker)
     if not any(e["kind"] == "beep" for e in heard):
         return Result(INCORRECT, "the caller heard no beep before recording: give the Record beepStart=True.")
-    recordings = _recording_urls(ws, speaker)
+    recordings = recording_urls(ws, speaker)
     if not recordings:
         return Result(INCORRECT, "no recording arrived for the caller who left a message: add a Record "
                                  "action after the greeting, with eventUrl=[ws.webhook_url(\"recording\")].")
-    if _recording_urls(ws, quitter):
+    if recording_urls(ws, quitter):
         return Result(INCORRECT, "a caller who hung up during the greeting still left a recording: "
                                  "put the Record after the greeting, not before it.")
     seconds = _seconds(ws, recordings[-1])
@@ -61,11 +61,6 @@ def _says_goodbye(answer) -> bool:
     except Exception:
         return False
     return "record" in actions and "talk" in actions[actions.index("record") + 1:]
-
-
-def _recording_urls(ws, uuid: str) -> list[str]:
-    events = ws.call_events(uuid)
-    return [url for url in events["recording_url"].dropna()]
 
 
 def _seconds(ws, url: str) -> float:

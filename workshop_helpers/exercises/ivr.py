@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish, talks
-from .audio_and_recording import _recording_urls
+from . import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Result, finish, recording_urls, talks
 
 AGENT = "447700900950"
 AGENT_SAYS = "acme support sam speaking"
@@ -144,7 +143,7 @@ def _path_problem(ws, caller: Caller, uuid: str, agent_rang: bool, agent_heard: 
         return None
     if not any(e["kind"] == "beep" for e in heard):
         return f"heard {said} and no beep: voicemail() records after a beep."
-    if not _recording_urls(ws, uuid):
+    if not recording_urls(ws, uuid):
         return f"heard {said}; no recording of their message arrived."
     return None
 
