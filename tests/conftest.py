@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from flask import Flask, Response, request
@@ -193,3 +196,14 @@ def receiver():
     yield server
     server.server.stop()
 
+
+def chromium_path() -> str:
+    """Debian's chromium (what `make test` installs), or the browser CHROMIUM names."""
+    candidates = [os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                  shutil.which("google-chrome"), "/Applications/Chromium.app/Contents/MacOS/Chromium",
+                  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("no Chromium found: run `make test` (it installs Debian's chromium), "
+                "or set CHROMIUM=/path/to/chromium-or-chrome")

@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 playwright = pytest.importorskip("playwright.sync_api", reason="install the test extras: make test")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from conftest import chromium_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -47,18 +48,6 @@ LAB_SETTINGS = {
 }
 
 
-def chromium_path() -> str:
-    """Debian's chromium (what `make test` installs), or the browser CHROMIUM names."""
-    candidates = [os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                  shutil.which("google-chrome"), "/Applications/Chromium.app/Contents/MacOS/Chromium",
-                  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            return candidate
-    pytest.fail("no Chromium found: run `make test` (it installs Debian's chromium), "
-                "or set CHROMIUM=/path/to/chromium-or-chrome")
-
-
 def clean_copy(source: Path, target: Path) -> None:
     """The notebook without outputs or counts (so "[n]:" prompts mean this run ran them).
     Its language_info names this Python's version: JupyterLab writes the kernel's exact
@@ -73,8 +62,8 @@ def clean_copy(source: Path, target: Path) -> None:
 
 
 class Lab:
-    def __init__(self, process: subprocess.Popen, url: str):
-        self.process, self.base = process, url
+    def __init__(self, process: subprocess.Popen, url: str, root: Path):
+        self.process, self.base, self.root = process, url, root
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}?token={TOKEN}&reset"  # reset: no layout from an earlier run
@@ -117,14 +106,14 @@ def lab(tmp_path_factory):
                                stdin=subprocess.DEVNULL, start_new_session=True)
     server = None
     try:
-        server = _wait_until_ready(process, runtime, base / "server.log")
+        server = _wait_until_ready(process, runtime, root, base / "server.log")
         yield server
     finally:
         _shut_down(process, server)
         log.close()
 
 
-def _wait_until_ready(process: subprocess.Popen, runtime: Path, log: Path) -> Lab:
+def _wait_until_ready(process: subprocess.Popen, runtime: Path, root: Path, log: Path) -> Lab:
     """With port 0 the server picks a free port and writes it to jpserver-<pid>.json."""
     info = runtime / f"jpserver-{process.pid}.json"
     deadline = time.monotonic() + 90
@@ -132,7 +121,7 @@ def _wait_until_ready(process: subprocess.Popen, runtime: Path, log: Path) -> La
         if process.poll() is not None:
             pytest.fail(f"JupyterLab exited:\n{log.read_text()[-3000:]}")
         try:
-            server = Lab(process, f"http://127.0.0.1:{json.loads(info.read_text())['port']}/")
+            server = Lab(process, f"http://127.0.0.1:{json.loads(info.read_text())['port']}/", root)
             server.api("api/status")
             return server
         except (OSError, ValueError, KeyError):
@@ -349,3 +338,24 @@ def test_compose_talk_and_input_call_the_phone_press_a_key_and_see_the_input(not
     assert "[object Object]" not in picture.get_attribute("src")
     assert picture.evaluate("image => image.naturalWidth") > 0
     events.screenshot(path=str(SCREENSHOTS / "event-table-with-the-timeline.png"))
+
+
+def test_the_slides_present_in_jupyterlabs_html_viewer_once_trusted(page, lab):
+    """The deck `make slides` writes beside the notebooks opens in the HTML viewer. JupyterLab
+    runs no script in an HTML file until it is trusted (a trusted file's scripts act with the
+    user's JupyterLab session, so the kit does not trust every HTML file by default): the
+    deck says to click Trust HTML, and once clicked, it presents with its diagrams drawn."""
+    subprocess.run([sys.executable, str(ROOT / "slides" / "build.py"),
+                    "--output", str(lab.root / "workshop-slides.html")], check=True, capture_output=True)
+    tab = page.context.new_page()
+    try:
+        tab.goto(lab.url("lab/tree/workshop-slides.html"))
+        viewer = tab.locator(".jp-HTMLViewer:not(.lm-mod-hidden)")
+        deck = viewer.frame_locator("iframe")
+        expect(deck.locator(".needs-scripts")).to_contain_text("click Trust HTML in the toolbar above")
+        tab.locator('jp-button[aria-label="Trust HTML"]').click()
+        expect(deck.locator("body[data-diagrams=drawn]")).to_be_attached(timeout=60_000)
+        expect(deck.locator(".reveal .slides section.present h1")).to_have_text("The Vonage Voice API, hands-on")
+        tab.screenshot(path=str(SCREENSHOTS / "slides-in-jupyterlab.png"))
+    finally:
+        tab.close()
