@@ -123,7 +123,8 @@ def test_the_speaker_view_opens_with_the_slides_notes(shown):
         page.keyboard.press("s")
     speaker = opened.value
     notes = speaker.locator(".speaker-controls-notes")
-    expect(notes).to_contain_text("notebook 00")  # the notes of "How today works"
+    # The speaker view loads the deck twice more (now and next slide) before it shows notes.
+    expect(notes).to_contain_text("notebook 00", timeout=60_000)  # "How today works"'s notes
     expect(speaker.locator(".speaker-controls-time")).to_be_visible()
     speaker.screenshot(path=str(SCREENSHOTS / "speaker-view.png"))
     speaker.close()
