@@ -1,8 +1,9 @@
 """Where the kit keeps its state, and the credentials live mode needs.
 
-State (the sandbox's keys and CA, recordings, the event store) lives in one folder per
-user, `~/.voice-workshop`, so it survives kernel restarts and is shared by every
-notebook. Set `VOICE_WORKSHOP_HOME` to put it elsewhere (the tests do, to start clean).
+State (the sandbox's keys and CA, recordings, the event stores) lives in one folder per
+user, `~/.voice-workshop`, so it survives kernel restarts. Set `VOICE_WORKSHOP_HOME` to put
+it elsewhere (the tests do, to start clean). Each notebook keeps its webhooks in an event
+store of its own (`events_path`), so two notebooks never see or clear each other's calls.
 
 Live mode reads your Vonage application's credentials from a `.env` file (the one in the
 current folder or the nearest parent), then from the environment; `live_setup` asks for
@@ -11,6 +12,7 @@ anything still missing (secrets with getpass, so a secret never lands in a noteb
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
@@ -26,6 +28,41 @@ def home() -> Path:
 
 def sandbox_dir() -> Path:
     return home() / "sandbox"
+
+
+def events_path() -> Path:
+    """This workshop's event store: one per notebook, so two notebooks (two kernels) never
+    see or clear each other's calls, and a notebook finds its events again after a kernel
+    restart. JupyterLab tells a kernel its notebook's path in `JPY_SESSION_NAME`; a kernel
+    started without one (nbval, a console) keys on its kernel id, which a restart keeps;
+    any other Python process uses `default.sqlite`."""
+    notebook = os.environ.get("JPY_SESSION_NAME")
+    if notebook:
+        # The name, for whoever opens the folder; a hash of the whole path, for two
+        # notebooks of one name in different folders.
+        digest = hashlib.sha256(notebook.encode()).hexdigest()[:8]
+        name = f"{_file_name_part(Path(notebook).stem)}-{digest}"
+    else:
+        kernel = _kernel_id()
+        name = f"kernel-{kernel}" if kernel else "default"
+    return home() / "events" / f"{name}.sqlite"
+
+
+def _file_name_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60] or "notebook"
+
+
+def _kernel_id() -> str | None:
+    """The id of the Jupyter kernel this runs in (its connection file is kernel-<id>.json),
+    or None outside a kernel."""
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+    except ImportError:
+        return None
+    if not IPKernelApp.initialized():
+        return None
+    stem = Path(IPKernelApp.instance().connection_file or "").stem
+    return _file_name_part(stem.removeprefix("kernel-")) if stem else None
 
 
 def sandbox_clock() -> str:

@@ -9,12 +9,16 @@ one row per call leg, the view you want for "what happened to my call?".
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+
+from .locks import try_lock
 
 #: Statuses that end a leg without it being answered (the leg's outcome).
 FAILURES = ("busy", "cancelled", "failed", "rejected", "timeout", "unanswered")
@@ -44,12 +48,28 @@ CALL_COLUMNS = [
 ]
 
 
+def own_store(path: Path) -> EventStore:
+    """The event store at `path`, for this workshop alone. While the workshop runs it holds
+    the store's lock file (the OS lets go if the kernel dies); a second workshop that would
+    open the same store (one notebook in two kernels) opens one of its own beside it."""
+    claim = try_lock(_lock_file(path))
+    if claim is None:
+        path = path.with_name(f"{path.stem}-{uuid.uuid4().hex[:8]}{path.suffix}")
+        claim = try_lock(_lock_file(path))
+    return EventStore(path, claim)
+
+
+def _lock_file(store: Path) -> Path:
+    return store.with_name(store.name + ".lock")
+
+
 class EventStore:
     """A durable, thread-safe log of webhooks (one SQLite file)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, claim: int | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._claim = claim  # an open lock file that says "in use" while held (own_store)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         # WAL with synchronous=NORMAL: every event is safe once its request is answered,
@@ -84,6 +104,9 @@ class EventStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._claim is not None:
+                os.close(self._claim)  # lets go of the lock: the store is free again
+                self._claim = None
 
     def version(self) -> tuple[int, int]:
         """(how many rows, the last id): it changes whenever a webhook arrives or the

@@ -28,7 +28,7 @@ import pandas as pd
 from vonage import Vonage
 
 from . import config, live_setup, problems, tunnel
-from .events import EventStore, for_call, inputs, recordings
+from .events import EventStore, for_call, inputs, own_store, recordings
 from .sandbox import PhoneHandle, Sandbox
 from .sandbox.clock import check_clock
 from .sandbox.engine import check_status
@@ -90,7 +90,7 @@ class Workshop:
         return self
 
     def _start_sandbox(self) -> None:
-        self.store = EventStore(config.home() / "events.sqlite")
+        self.store = self._open_store()
         self.sandbox = Sandbox(speed=self.speed, clock=self.clock).start()
         self.server = WebhookServer(
             self.store, self.sandbox.application.signature_secret, port=self.port
@@ -114,7 +114,7 @@ class Workshop:
             credentials = config.live_credentials(given=given)
         self.credentials = credentials
         config.preflight(credentials, self.port)  # before anything starts
-        self.store = EventStore(config.home() / "events.sqlite")
+        self.store = self._open_store()
         self.server = WebhookServer(self.store, credentials.signature_secret, port=self.port).start()
         self._tunnel_config = tunnel.pyngrok_config(
             credentials.ngrok_authtoken, credentials.ngrok_path, config.home()
@@ -129,6 +129,16 @@ class Workshop:
         if unlinked:
             print(unlinked)
         print(live_setup.COST_AND_SAFETY)
+
+    def _open_store(self) -> EventStore:
+        """This notebook's own event store (config.events_path), or, if another kernel has
+        that one open, a new one: two kernels never share their calls."""
+        wanted = config.events_path()
+        store = own_store(wanted)
+        if store.path != wanted:
+            print(f"Another kernel has this notebook's webhooks open ({wanted.name}); "
+                  f"this kernel keeps its own in {store.path}.")
+        return store
 
     def _point_live_webhooks(self, credentials) -> list[str]:
         """Point the application at the tunnel: the first request to Vonage's API, so each

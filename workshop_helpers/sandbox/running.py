@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from .. import config
+from ..locks import try_lock
 from .private_file import write_private
 
 INFO_FILE = "running.json"
@@ -37,22 +38,17 @@ class AlreadyRunning(Exception):
 def announce(state_dir: Path):
     """Hold the state folder's lock while the body runs (AlreadyRunning if another
     sandbox holds it); the body publishes its information with the function it gets."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lock = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    lock = try_lock(state_dir / LOCK_FILE)
+    if lock is None:
+        raise AlreadyRunning(
+            f"another sandbox already runs from {state_dir}: use it (its settings: "
+            f"{start_command('env', state_dir)}), stop it, or give this one "
+            "another --state-dir"
+        )
     try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AlreadyRunning(
-                f"another sandbox already runs from {state_dir}: use it (its settings: "
-                f"{start_command('env', state_dir)}), stop it, or give this one "
-                "another --state-dir"
-            ) from None
-        try:
-            yield lambda info: write_private(state_dir / INFO_FILE, json.dumps(info, indent=1).encode())
-        finally:
-            (state_dir / INFO_FILE).unlink(missing_ok=True)
+        yield lambda info: write_private(state_dir / INFO_FILE, json.dumps(info, indent=1).encode())
     finally:
+        (state_dir / INFO_FILE).unlink(missing_ok=True)
         os.close(lock)  # and with it the lock
 
 

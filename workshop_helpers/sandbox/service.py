@@ -18,6 +18,7 @@ from pathlib import Path
 from vonage import Auth, HttpClientOptions, Vonage
 
 from .. import config
+from ..locks import locked
 from ..serving import BackgroundServer
 from .api import create_app
 from .application import SandboxApplication
@@ -63,8 +64,11 @@ class Sandbox:
     def start(self) -> "Sandbox":
         if self.server is not None:
             return self
-        self.application = SandboxApplication(self.state_dir, self.ids)
-        self.tls = LocalCA(self.state_dir)
+        # One at a time: two kernels starting at once would each make a key, and one would
+        # sign with a key the other had replaced.
+        with locked(self.state_dir / "keys.lock"):
+            self.application = SandboxApplication(self.state_dir, self.ids)
+            self.tls = LocalCA(self.state_dir)
         self.platform = Platform(
             self.application, self.clock, self.ids, self.state_dir / "files", PUBLIC_API_URL
         )
