@@ -65,11 +65,14 @@ $(VENV)/.slides-installed: pyproject.toml slides/package-lock.json $(VENV)/bin/p
 	$(BIN)/npm ci --prefix slides --no-audit --no-fund --loglevel=error
 	touch $@ $(VENV)/.lab-installed
 
-# The official Node SDK for the drop-in tests, and what the slides' tests build the deck with.
-$(VENV)/.test-installed: pyproject.toml tests/snippets/node/package-lock.json slides/package-lock.json $(VENV)/bin/python
+# The official Node SDK for the drop-in tests, what the slides' tests build the deck with,
+# and the proxy JupyterHub runs in front of its users' servers (for the room's test).
+$(VENV)/.test-installed: pyproject.toml tests/snippets/node/package-lock.json slides/package-lock.json \
+                         tests/hub/package-lock.json $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/npm ci --prefix tests/snippets/node --no-audit --no-fund --loglevel=error
 	$(BIN)/npm ci --prefix slides --no-audit --no-fund --loglevel=error
+	$(BIN)/npm ci --prefix tests/hub --no-audit --no-fund --loglevel=error
 	touch $@ $(VENV)/.lab-installed $(VENV)/.slides-installed
 
 system-packages:
@@ -81,4 +84,4 @@ system-packages:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache tests/snippets/node/node_modules slides/node_modules build notebooks/workshop-slides.html
+	rm -rf $(VENV) .pytest_cache tests/snippets/node/node_modules tests/hub/node_modules slides/node_modules build notebooks/workshop-slides.html

@@ -50,6 +50,7 @@ def shown(deck):
         browser = driver.chromium.launch(executable_path=chromium_path(), headless=True,
                                          args=["--no-sandbox", "--disable-dev-shm-usage"])
         context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(120_000)  # a 7 MB page on a busy 2-core machine
         outside, failed, errors = [], [], []
         # On the context, so the speaker view's window is watched too.
         context.route("**/*", lambda route: (route.continue_() if route.request.url.startswith(LOCAL_SCHEMES)
@@ -58,7 +59,7 @@ def shown(deck):
         context.on("weberror", lambda error: errors.append(str(error.error)))
         page = context.new_page()
         page.goto(deck.as_uri())
-        page.wait_for_selector("body[data-diagrams=drawn]", timeout=60_000)
+        page.wait_for_selector("body[data-diagrams=drawn]")
         try:
             yield page, outside, failed, errors
         finally:
@@ -124,7 +125,7 @@ def test_the_speaker_view_opens_with_the_slides_notes(shown):
     speaker = opened.value
     notes = speaker.locator(".speaker-controls-notes")
     # The speaker view loads the deck twice more (now and next slide) before it shows notes.
-    expect(notes).to_contain_text("notebook 00", timeout=60_000)  # "How today works"'s notes
+    expect(notes).to_contain_text("notebook 00", timeout=120_000)  # "How today works"'s notes
     expect(speaker.locator(".speaker-controls-time")).to_be_visible()
     speaker.screenshot(path=str(SCREENSHOTS / "speaker-view.png"))
     speaker.close()
