@@ -45,6 +45,7 @@ benchmark: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/sandbox_throughput.py
 	$(BIN)/python benchmarks/webhook_server.py
 	$(BIN)/python benchmarks/drop_in_proxy.py
+	$(BIN)/python benchmarks/room.py
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || \

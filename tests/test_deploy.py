@@ -274,11 +274,19 @@ def test_the_nbgitpuller_links_open_notebook_00_from_the_repository_folder():
             "&urlpath=lab%2Ftree%2F<repository>%2Fnotebooks%2F00_setup.ipynb&branch=main") in tljh
 
 
-def test_the_sizing_table_is_ready_for_the_benchmarks_figures():
+def test_the_sizing_table_has_the_rooms_measured_figures_and_the_config_follows_them(config):
     readme = (DEPLOY / "README.md").read_text()
     sizing = readme.split("## Sizing", 1)[1].split("\n## ", 1)[0]
-    assert "figures: benchmarks/room.py (see the README's benchmark table)" in sizing
-    assert "| attendees at once | memory per attendee | CPU per attendee | p95 first call |" in sizing
+    assert "figures: benchmarks/room.py" in sizing
+    rows = re.findall(r"^\| (\d+) \| (\d+) MB \| [\d.]+ CPU s \| ([\d.]+) s", sizing, flags=re.M)
+    assert [int(k) for k, _, _ in rows] == [1, 5, 10, 20, 30]
+    largest_kernel = max(int(mb) for _, mb, _ in rows)
+    # Kubernetes places a server by its guarantee: it must cover at least one kernel.
+    memory = config["singleuser"]["memory"]["guarantee"]
+    assert int(memory.rstrip("M")) >= largest_kernel
+    # The CPU guarantee is the attendees per core at which the p95 stays under 5 s.
+    under_5 = max(int(k) for k, _, p95 in rows if float(p95) < 5.0)
+    assert config["singleuser"]["cpu"]["guarantee"] == pytest.approx(2 / under_5)  # measured on 2 cores
 
 
 def test_the_recipes_cite_only_public_pages():

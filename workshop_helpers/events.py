@@ -12,9 +12,9 @@ import json
 import os
 import sqlite3
 import threading
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from uuid import uuid4
 
 import pandas as pd
 
@@ -54,7 +54,7 @@ def own_store(path: Path) -> EventStore:
     open the same store (one notebook in two kernels) opens one of its own beside it."""
     claim = try_lock(_lock_file(path))
     if claim is None:
-        path = path.with_name(f"{path.stem}-{uuid.uuid4().hex[:8]}{path.suffix}")
+        path = path.with_name(f"{path.stem}-{uuid4().hex[:8]}{path.suffix}")
         claim = try_lock(_lock_file(path))
     return EventStore(path, claim)
 
