@@ -12,7 +12,7 @@ the moment a facilitator says "run the cell" in notebook 02:
 - it imports `workshop_helpers` and `vonage_voice` in every kernel (not timed: an
   attendee's kernel is up before the cell is run);
 - it releases all K at once (a `threading.Barrier` across K client threads, one per
-  kernel) into notebook 02's first cell, `FIRST_CALL` below: `wh.start()`, then one call
+  kernel) into notebook 02's first cells (`first_call` below): `wh.start()`, then one call
   to the magic number, waited for with `ws.wait_for` (which returns when the call's
   `completed` webhook is stored);
 - it records, per kernel, the seconds from the release to the cell's reply, the RSS of
@@ -30,35 +30,40 @@ starting kernels (a few at a time; that part is not timed).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
-
 import psutil  # (ipykernel depends on it, so every kernel's venv has it)
+from jupyter_client.manager import KernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "02_make_a_call.ipynb"
 WARM_UP = "import workshop_helpers as wh\nfrom vonage_voice import CreateCallRequest, Phone, Talk, ToPhone\n"
-FIRST_CALL = """\
-import workshop_helpers as wh
-from vonage_voice import CreateCallRequest, Phone, Talk, ToPhone
-ws = wh.start()
-ws.clear_events()
-response = ws.client.voice.create_call(CreateCallRequest(
-    to=[ToPhone(number="447700900000")],
-    from_=Phone(number=ws.number),
-    ncco=[Talk(text="Hello from your first outbound call.")],
-))
-events = ws.wait_for(response.uuid)
-"""
+
+
+def first_call() -> str:
+    """Notebook 02's code cells up to its first `ws.wait_for`: the first call, exactly as
+    attendees run it (read from the notebook, so the two never drift apart)."""
+    cells = json.loads((ROOT / "notebooks" / NOTEBOOK).read_text())["cells"]
+    code = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            code.append("".join(cell["source"]))
+            if "ws.wait_for(" in code[-1]:
+                return "\n".join(code)
+    raise SystemExit(f"notebooks/{NOTEBOOK} no longer has a cell with ws.wait_for: update room.py")
+
+
+FIRST_CALL = first_call()
 # Not timed: the call's own length, from its events' platform stamps.
 CALL_LENGTH = """\
 _room_stamps = events.set_index("status")["timestamp"]
@@ -298,13 +303,11 @@ def run_room(k: int, folder: Path, cores: int) -> dict:
 # ----------------------------------------------------------------------------------------
 # Figures
 # ----------------------------------------------------------------------------------------
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+def pct(values: list[float], p: int) -> float:
+    """The p-th percentile, interpolated between the two nearest values."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
 def mean(values: list[float]) -> float:
