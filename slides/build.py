@@ -74,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     size = deck.stat().st_size / 1e6
     print(f"The deck: {deck} ({size:.1f} MB, no network needed).\n"
-          "Present it from a browser (open the file; S shows the speaker notes), or from the\n"
-          "JupyterLab of `make lab`: double-click workshop-slides.html beside the notebooks,\n"
-          "then click Trust HTML in its toolbar (JupyterLab runs no script in an untrusted file).")
+          "Present it from a browser (open the file; S shows the speaker notes), or from\n"
+          f"JupyterLab: open {deck.name} there, then click Trust HTML in its toolbar\n"
+          "(JupyterLab runs no script in an untrusted file).")
     return 0
 
 
