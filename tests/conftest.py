@@ -10,14 +10,18 @@ seconds of call time, not of the wall clock.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import time
+import uuid
 from collections import defaultdict
 from pathlib import Path
 
+import jwt
 import pytest
+import requests
 from flask import Flask, Response, request
 
 import workshop_helpers.workshop
@@ -207,3 +211,23 @@ def chromium_path() -> str:
             return candidate
     pytest.fail("no Chromium found: run `make test` (it installs Debian's chromium), "
                 "or set CHROMIUM=/path/to/chromium-or-chrome")
+
+
+def post_webhook(ws, kind, payload, token=None, data=None):
+    """POST a webhook to the workshop's server as the platform would (signed if given a
+    token from webhook_token), or as anyone else could."""
+    body = data if data is not None else json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    return requests.post(ws.webhook_url(kind), data=body, headers=headers,
+                         proxies={"http": None, "https": None}, timeout=60)
+
+
+def webhook_token(ws, payload, secret=None, body=None, **claims):
+    """A webhook's Authorization token as the platform signs it (HS256, payload_hash of the
+    body, a fresh jti); `claims` replace or add claims."""
+    body = body if body is not None else json.dumps(payload).encode()
+    claims = {"iat": int(time.time()), "jti": str(uuid.uuid4()), "iss": "Vonage",
+              "payload_hash": hashlib.sha256(body).hexdigest(), **claims}
+    return jwt.encode(claims, secret or ws.sandbox.application.signature_secret, algorithm="HS256")

@@ -15,7 +15,7 @@ import requests
 from vonage_voice import CreateCallRequest, Dtmf, Input, Phone, Talk, ToPhone
 
 import workshop_helpers as wh
-from conftest import wait_until
+from conftest import post_webhook, wait_until, webhook_token
 
 
 def completed(ws, uuid):
@@ -125,29 +125,13 @@ def test_a_bad_ncco_from_a_handler_is_reported_with_its_field(ws):
     assert any("ncco[1].dtmf.maxDigits" in line for line in ws.logs)
 
 
-def post(ws, kind, payload, token=None):
-    body = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    return requests.post(ws.webhook_url(kind), data=body, headers=headers,
-                         proxies={"http": None, "https": None})
-
-
-def signed(ws, payload, secret=None, body=None):
-    body = body if body is not None else json.dumps(payload).encode()
-    claims = {"iat": int(time.time()), "jti": "x", "iss": "Vonage",
-              "payload_hash": hashlib.sha256(body).hexdigest()}
-    return jwt.encode(claims, secret or ws.sandbox.application.signature_secret, algorithm="HS256")
-
-
 def test_unsigned_and_forged_webhooks_are_refused_and_shown(ws):
     fake = {"uuid": "fake", "status": "answered", "from": "1", "to": "2"}
-    assert post(ws, "event", fake).status_code == 401
-    assert post(ws, "event", fake, signed(ws, fake, secret="not the signature secret at all!!")).status_code == 401
-    tampered = signed(ws, {"status": "started"})  # signed for another body
-    assert post(ws, "event", fake, tampered).status_code == 401
-    assert post(ws, "event", fake, signed(ws, fake)).status_code == 200
+    assert post_webhook(ws, "event", fake).status_code == 401
+    assert post_webhook(ws, "event", fake, webhook_token(ws, fake, secret="not the signature secret at all!!")).status_code == 401
+    tampered = webhook_token(ws, {"status": "started"})  # signed for another body
+    assert post_webhook(ws, "event", fake, tampered).status_code == 401
+    assert post_webhook(ws, "event", fake, webhook_token(ws, fake)).status_code == 200
     events = ws.events
     assert list(events["verified"]) == [False, False, False, True]
     assert events["refused"].iloc[0].startswith("not signed")
@@ -167,16 +151,24 @@ def test_events_survive_a_restart_without_doubling(ws):
     assert after.equals(before)
 
 
-def test_get_webhooks_are_decoded(ws):
+def test_a_get_webhook_is_refused_because_its_query_is_not_signed_and_the_wait_says_so(ws, capsys):
     ws.sandbox.application.replace({**ws.sandbox.application.resource(), "capabilities": {"voice": {
         **ws.sandbox.application.voice(),
         "webhooks": {**ws.sandbox.application.voice()["webhooks"],
                      "event_url": {"address": ws.webhook_url("event"), "http_method": "GET"}}}}})
     menu(ws)
     uuid = ws.phone("447700900128").script(script=[{"await_input": True}, {"press": "1"}]).call(ws.number)
-    completed(ws, uuid)
-    assert set(ws.events["kind"]) >= {"answer", "event", "input"}
-    assert ws.calls.iloc[0]["status"] == "completed"
+    platform = ws.sandbox.platform
+    wait_until(lambda: platform.run(lambda: platform.leg_done(uuid)))  # no verified event will say so
+    events = ws.events
+    refused = events[events["refused"].notna()]
+    assert set(refused["kind"]) == {"event"} and len(refused) >= 4  # started ... completed
+    assert refused["refused"].str.startswith("only POST is accepted").all()
+    assert refused["uuid"].isna().all()  # a refused request's fields are never read
+    assert set(events[events["refused"].isna()]["kind"]) == {"answer", "input"}  # POSTs, as set
+    with pytest.raises(TimeoutError):
+        ws.wait_for(uuid, timeout=1)  # no completed event was let in
+    assert "eventMethod in your NCCOs, must be POST" in capsys.readouterr().out
 
 
 def test_nothing_prints_into_the_running_cell(capfd, monkeypatch):
@@ -355,10 +347,13 @@ def test_wait_for_returns_the_legs_events_or_says_it_timed_out(ws):
 ])
 def test_no_request_can_break_the_tables(ws, payload):
     """Refused requests (anyone can send them) and odd payloads stay readable."""
-    assert post(ws, "input", payload).status_code == 401  # unsigned: refused, but stored
-    assert post(ws, "input", payload, signed(ws, payload)).status_code == 200
+    assert post_webhook(ws, "input", payload).status_code == 401  # unsigned: refused, kept as a summary
+    assert post_webhook(ws, "input", payload, webhook_token(ws, payload)).status_code == 200
     events = ws.events
-    assert len(events) == 2 and events["payload"].iloc[0] == payload
+    assert len(events) == 2 and events["payload"].iloc[1] == payload
+    summary = events["payload"].iloc[0]
+    assert summary["why"].startswith("not signed") and summary["path"] == "/webhooks/input"
+    assert json.loads(summary["preview"]) == payload  # short bodies are kept whole in the preview
     assert events["status"].iloc[0] is None or pd.isna(events["status"].iloc[0])  # refused: not read
     ws.calls, ws.inputs, ws.recordings  # noqa: B018 (they must not raise)
 
@@ -367,10 +362,10 @@ def test_a_forged_completed_event_does_not_end_a_wait(ws):
     uuid = ws.client.voice.create_call({
         "to": [{"type": "phone", "number": "447700900000"}], "from_": {"type": "phone", "number": ws.number},
         "ncco": [{"action": "talk", "text": "a long call"}], "length_timer": 600}).uuid
-    post(ws, "event", {"uuid": uuid, "status": "completed"})
+    post_webhook(ws, "event", {"uuid": uuid, "status": "completed"})
     with pytest.raises(TimeoutError):
         ws.wait_for(uuid, timeout=1)  # still ringing, whatever the forged event says
-    post(ws, "event", {"uuid": "forged-leg", "status": "completed"})
+    post_webhook(ws, "event", {"uuid": "forged-leg", "status": "completed"})
     with pytest.raises(ValueError, match="no call forged-leg in this workshop"):
         ws.wait_for("forged-leg")
 
@@ -408,7 +403,7 @@ def test_a_stale_token_is_refused(ws):
     body = json.dumps(payload).encode()
     old = {"iat": int(time.time()) - 3600, "payload_hash": hashlib.sha256(body).hexdigest()}
     token = jwt.encode(old, ws.sandbox.application.signature_secret, algorithm="HS256")
-    assert post(ws, "event", payload, token).status_code == 401
+    assert post_webhook(ws, "event", payload, token).status_code == 401
     assert "stale" in ws.events["refused"].iloc[0]
 
 

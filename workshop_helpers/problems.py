@@ -111,6 +111,8 @@ def refused(count: int, reasons: list[str], mode: str) -> str:
     """Requests your webhook server refused (so no handler of yours ran for them)."""
     said = (f"your webhook server refused {count} request(s) ({', '.join(reasons)}), so no handler "
             "ran for them")
+    if not any(reason.startswith(("not signed", "bad signature")) for reason in reasons):
+        return said  # each reason says what to do (a GET, a body too large, a replay)
     if mode == "live":
         return (f"{said}: check VONAGE_SIGNATURE_SECRET in .env; it must be your account's "
                 "signature secret (the dashboard's API settings), or every webhook is refused")

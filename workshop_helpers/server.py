@@ -1,13 +1,17 @@
 """Your webhook server: the Flask app the Voice API platform calls, run in the background.
 
 The platform calls one route per kind of webhook (`/webhooks/answer`, `/webhooks/event`,
-...). For each request the server:
-1. checks the signature (an HS256 JWT whose `payload_hash` is the body's SHA-256),
-   refusing anything unsigned or forged with 401;
-2. stores the request in the event store (so it shows in `ws.events`), refused or not;
-3. calls your handler, if you wrote one for that kind, and validates the NCCO it returns
+...), always with POST (the kit sets your application's webhooks so). In live mode the
+server is on the internet, through the tunnel, so for each request it:
+1. refuses, before reading it, a body far larger than any webhook (413), and any method
+   but POST (405): a GET's query string is not covered by the signature;
+2. checks the signature (an HS256 JWT whose `payload_hash` is the body's SHA-256),
+   refusing anything unsigned, forged, stale or replayed (a `jti` seen before) with 401;
+3. stores the request in the event store (so it shows in `ws.events`): a refused one only
+   as a short summary (method, path, size, why), never its whole body;
+4. calls your handler, if you wrote one for that kind, and validates the NCCO it returns
    before it leaves;
-4. answers: the NCCO as JSON, or an empty 200.
+5. answers: the NCCO as JSON, or an empty 200.
 A handler that raises, or returns an NCCO that is not valid, gets a 500 and a traceback in
 the log, and the server keeps serving. What went wrong (with the line of your code, or
 the field and why) is written beside the webhook, in its `handler_error`, for the cell
@@ -22,11 +26,14 @@ import hashlib
 import hmac
 import json
 import logging
+import math
+import threading
 import time
 import traceback
 from typing import Callable
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from . import problems
 from .events import EventStore
@@ -57,6 +64,13 @@ Handler = Callable[[dict], object]
 #: How far a webhook token's `iat` may be from now: older ones may be replays.
 MAX_TOKEN_AGE = 600
 
+#: The largest body the server reads. A webhook is a few kilobytes; anything far larger
+#: is refused from its Content-Length (or once that much has arrived), never read whole.
+MAX_BODY = 256 * 1024
+
+#: How much of a refused request's body is kept, to show what it was.
+REFUSED_PREVIEW = 200
+
 
 class WebhookServer:
     """The attendee's webhook server: routes, handlers, verification, storage."""
@@ -66,6 +80,7 @@ class WebhookServer:
         self.store = store
         self.signature_secret = signature_secret
         self.handlers: dict[str, Handler] = {}
+        self.seen = SeenTokens()
         self.app = self._create_app()
         self._server = BackgroundServer(self.app, host, port, name="webhook-server")
 
@@ -99,7 +114,9 @@ class WebhookServer:
     # -- the Flask app ------------------------------------------------------------------------
     def _create_app(self) -> Flask:
         app = Flask("workshop_helpers.webhooks")
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
 
+        # GET is routed too, to be refused with a reason you can read in ws.events.
         @app.route("/webhooks/<kind>", methods=["GET", "POST"])
         def webhook(kind: str):
             if kind not in KINDS:
@@ -121,15 +138,39 @@ class WebhookServer:
         return app
 
     def _handle(self, kind: str) -> Response:
-        body = request.get_data()
-        payload = _payload(request.method, request.args, body)
+        if request.method != "POST":
+            why = ("only POST is accepted: a GET's query string is not covered by the signature "
+                   "(your application's webhooks, and any eventMethod in your NCCOs, must be POST)")
+            return self._refuse(kind, why, 405, b"", headers={"Allow": "POST"})
+        try:
+            body = request.get_data()
+            if len(body) >= MAX_BODY:  # a chunked body stops at the limit, unread beyond it
+                raise RequestEntityTooLarge()
+        except RequestEntityTooLarge:
+            return self._refuse(kind, f"the body is larger than {MAX_BODY} bytes: no webhook is", 413, b"")
+        except (ClientDisconnected, ValueError, OSError) as error:  # a broken or malformed body
+            return self._refuse(kind, f"the body could not be read ({type(error).__name__})", 400, b"")
         refused = self._refusal(request.headers.get("Authorization"), body)
-        event_id = self.store.add(kind, request.method, payload, verified=refused is None, refused=refused)
         if refused:
-            log.warning("refused a %s webhook: %s", kind, refused)
-            self.store.answered(event_id, 401)
-            return Response(f"Refused: {refused}", status=401)
+            return self._refuse(kind, refused, 401, body)
+        payload = _payload(body)
+        if payload is None:
+            return self._refuse(kind, "the body is signed but is not JSON this server can read", 400, body)
+        event_id = self.store.add(kind, request.method, payload, verified=True)
+        return self._answer(kind, event_id, payload)
 
+    def _refuse(self, kind: str, why: str, status: int, body: bytes, headers: dict | None = None) -> Response:
+        """Refuse a request, keeping only a summary of it: anyone can send one."""
+        log.warning("refused a %s webhook: %s", kind, why)
+        summary = {"method": request.method, "path": request.path,
+                   "size": request.content_length if request.content_length is not None else len(body),
+                   "why": why, "preview": body[:REFUSED_PREVIEW].decode(errors="replace")}
+        event_id = self.store.add(kind, request.method, summary, verified=False, refused=why)
+        self.store.answered(event_id, status)
+        return Response(f"Refused: {why}", status=status, headers=headers)
+
+    def _answer(self, kind: str, event_id: int, payload: dict) -> Response:
+        """Your handler's answer to a verified webhook (the default one if you wrote none)."""
         handler = self.handlers.get(kind)
         if handler is None:
             answer = DEFAULT_ANSWER if kind == "answer" else None
@@ -174,9 +215,35 @@ class WebhookServer:
         if not hmac.compare_digest(str(claims.get("payload_hash", "")), expected):
             return "payload_hash does not match the body (changed on the way?)"
         issued = claims.get("iat")
-        if not isinstance(issued, (int, float)) or abs(time.time() - issued) > MAX_TOKEN_AGE:
+        if (not isinstance(issued, (int, float)) or isinstance(issued, bool) or not math.isfinite(issued)
+                or abs(time.time() - issued) > MAX_TOKEN_AGE):
             return "the token is stale or from the future (a replay? or check this machine's clock)"
+        if not self.seen.first_time(claims.get("jti"), issued + MAX_TOKEN_AGE):
+            return "this token was used before (a replay: each webhook's jti is new)"
         return None
+
+
+class SeenTokens:
+    """The `jti` of every token accepted while it could still pass the age check, so the
+    same signed request sent twice is refused the second time. (Held in memory: after a
+    restart, the age check alone guards the next ten minutes.)"""
+
+    def __init__(self):
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, jti: object, expires: float) -> bool:
+        """Whether this is the first time `jti` is seen (and remember it until `expires`)."""
+        if not isinstance(jti, str) or not jti:
+            return False  # the platform always sends one: a token without it cannot be told apart
+        with self._lock:
+            now = time.time()
+            if len(self._expiry) > 1000:  # forget what the age check refuses anyway
+                self._expiry = {seen: end for seen, end in self._expiry.items() if end > now}
+            if jti in self._expiry:
+                return False
+            self._expiry[jti] = expires
+            return True
 
 
 def verify_hs256(token: str, secret: str) -> dict:
@@ -195,32 +262,25 @@ def verify_hs256(token: str, secret: str) -> dict:
         expected = hmac.new(secret.encode(), signed_part.encode(), hashlib.sha256).digest()
         if not hmac.compare_digest(_base64url(signature), expected):
             raise ValueError("the signature does not match your signature secret")
-        return json.loads(_base64url(claims))
+        claims = json.loads(_base64url(claims))
     except (binascii.Error, UnicodeError, AttributeError, TypeError) as error:
         raise ValueError(f"not a JWT ({error})") from None
-    except json.JSONDecodeError:
-        raise ValueError("not a JWT (its parts are not JSON)") from None
+    except (json.JSONDecodeError, RecursionError):
+        raise ValueError("not a JWT (its parts are not JSON objects)") from None
+    if not isinstance(claims, dict):
+        raise ValueError("not a JWT (its claims are not a JSON object)")
+    return claims
 
 
 def _base64url(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-def _payload(method: str, args, body: bytes) -> dict:
-    """The webhook's data: the JSON body (POST) or the query string (GET), where nested
-    objects (dtmf, speech, payload, ...) arrive JSON-encoded and are decoded here."""
-    if method == "POST":
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            return {"body": body.decode(errors="replace")}
-        return data if isinstance(data, dict) else {"body": data}
-    data = {}
-    for key, value in args.items():
-        if value[:1] in "{[":
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
-        data[key] = value
-    return data
+def _payload(body: bytes) -> dict | None:
+    """The webhook's data, from its JSON body; None if it is not JSON that can be read
+    (too deeply nested, say). A body that is JSON but not an object is kept under "body"."""
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else {"body": data}

@@ -13,13 +13,24 @@ import logging
 import socket
 import ssl
 import threading
+from collections import OrderedDict
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 log = logging.getLogger("workshop_helpers.http")
 
-#: How long a connection waits, after its response, for the client to close it first.
+#: How long a connection waits, after its response, for the client to close it first,
+#: and the most it reads meanwhile (a refused 100 MB upload is not read to its end).
 LINGER_SECONDS = 5
+LINGER_BYTES = 1024 * 1024
+
+#: How long a connection may be silent before it is closed: a client sends its request
+#: at once, and a connection that sends nothing only holds a thread and a file.
+READ_TIMEOUT = 5
+
+#: Connections open at once before the oldest one still waiting for its request is
+#: closed to make room, so that idle connections can never lock real requests out.
+MAX_CONNECTIONS = 128
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -29,13 +40,39 @@ class QuietRequestHandler(WSGIRequestHandler):
     # last piece waits for the client's delayed ACK (about 40 ms) unless the socket is
     # closed at once, which LingeringServer no longer does.
     disable_nagle_algorithm = True
+    timeout = READ_TIMEOUT  # socketserver applies it to every read of the connection
+
+    def parse_request(self) -> bool:
+        self.server.request_arrived(self.connection)  # no longer a candidate for closing
+        return super().parse_request()
 
     def log(self, type: str, message: str, *args) -> None:  # noqa: A002 (werkzeug's name)
         log.debug("%s %s", self.address_string(), message % args)
 
 
 class LingeringServer(ThreadedWSGIServer):
-    """Werkzeug's threaded server, closing each connection only once its client has."""
+    """Werkzeug's threaded server, closing each connection only once its client has, and
+    never holding more than MAX_CONNECTIONS that have not sent a request."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()  # accepted here (the proxy hands over others)
+        self._waiting: OrderedDict[socket.socket, None] = OrderedDict()  # no request yet, oldest first
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: socket.socket, client_address) -> None:
+        with self._connections_lock:
+            self._open.add(request)
+            self._waiting[request] = None
+            if len(self._open) > MAX_CONNECTIONS and len(self._waiting) > 1:
+                oldest = next(iter(self._waiting))
+                del self._waiting[oldest]
+                _hang_up(oldest)  # its thread's read ends, and it closes as usual
+        super().process_request(request, client_address)
+
+    def request_arrived(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._waiting.pop(connection, None)
 
     def shutdown_request(self, request: socket.socket) -> None:
         # Werkzeug answers every request with "Connection: close" and closes the socket.
@@ -44,11 +81,22 @@ class LingeringServer(ThreadedWSGIServer):
         # briefly, for the client to read everything and close its end.
         try:
             request.settimeout(LINGER_SECONDS)
-            while request.recv(4096):
-                pass
+            drained = 0
+            while drained < LINGER_BYTES and (chunk := request.recv(65536)):
+                drained += len(chunk)
         except OSError:
             pass  # a reset, a time-out or a TLS alert: the client is gone either way
+        with self._connections_lock:
+            self._waiting.pop(request, None)
+            self._open.discard(request)
         super().shutdown_request(request)
+
+
+def _hang_up(connection: socket.socket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already gone
 
 
 class BackgroundServer:
