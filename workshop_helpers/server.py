@@ -212,7 +212,8 @@ class WebhookServer:
         except ValueError as error:
             return f"bad signature ({error})"
         expected = hashlib.sha256(body).hexdigest()
-        if not hmac.compare_digest(str(claims.get("payload_hash", "")), expected):
+        # (As bytes: compare_digest refuses str with characters beyond ASCII.)
+        if not hmac.compare_digest(str(claims.get("payload_hash", "")).encode(), expected.encode()):
             return "payload_hash does not match the body (changed on the way?)"
         issued = claims.get("iat")
         if (not isinstance(issued, (int, float)) or isinstance(issued, bool) or not math.isfinite(issued)
