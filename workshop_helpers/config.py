@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import socket
+import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -23,11 +24,64 @@ from dotenv import dotenv_values, find_dotenv
 
 
 def home() -> Path:
-    return Path(os.environ.get("VOICE_WORKSHOP_HOME", Path.home() / ".voice-workshop"))
+    """The kit's state folder, made (or tightened to) 0700 here: it holds keys, secrets
+    and recordings, so whichever part of the kit creates it first, only you can enter it."""
+    path = Path(os.environ.get("VOICE_WORKSHOP_HOME", Path.home() / ".voice-workshop"))
+    _private_dir_if_possible(path)
+    return path
 
 
 def sandbox_dir() -> Path:
+    """The sandbox's state folder (application, keys, CA, recordings), inside `home()`;
+    the sandbox makes it (0700) as it starts."""
     return home() / "sandbox"
+
+
+#: What the state folders and the files in them may be: the owner's, and nobody else's.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a folder only its owner can enter (0700): made so, or, if it is there
+    already with wider permissions, tightened. OSError if it cannot be made."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    tighten(path)
+    return path
+
+
+def tighten(path: Path) -> None:
+    """Take group and others' permissions off one file or folder (0755 becomes 0700,
+    0644 becomes 0600; the owner's own bits, an executable's x among them, stay).
+    Symbolic links are left alone."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        os.chmod(path, mode & ~0o077)
+
+
+def tighten_tree(path: Path) -> None:
+    """`tighten` a folder and everything in it (links are not followed)."""
+    path = Path(path)
+    tighten(path)
+    for folder, folders, files in os.walk(path):
+        for name in folders + files:
+            try:
+                tighten(Path(folder) / name)
+            except FileNotFoundError:  # removed meanwhile (a .partial file, a lock)
+                pass
+
+
+def _private_dir_if_possible(path: Path) -> None:
+    """`private_dir`, for a function that only names the folder: if it cannot be made
+    (a read-only disk), whatever then uses it says so with its own error."""
+    try:
+        private_dir(path)
+    except OSError:
+        pass
 
 
 def events_path() -> Path:

@@ -11,10 +11,11 @@ a single `connect` endpoint, ...). Like the platform, it tolerates string-encode
 from __future__ import annotations
 
 import json
+import math
 from enum import Enum
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
 from vonage_voice.errors import VoiceError
 from vonage_voice.models import ncco as models
 
@@ -42,6 +43,28 @@ class Connect(models.Connect):
         return self
 
 
+class Wait(models.Wait):
+    """The SDK's wait action: a pause, then the next action. The platform's rule for
+    `timeout` is stated here rather than left to the SDK's version. NaN is refused: it is
+    neither below nor above the range, so no clamp says what it means (and JSON has no
+    NaN); pausing the default 10 s would hide the bug, a 0/0 say, that made it.
+
+    Args:
+        timeout (Optional[float]): Duration of the wait period in seconds. Valid values
+            are from 0.1 to 7200. Values below 0.1 are treated as 0.1; values above
+            7200 are treated as 7200. If not specified, defaults to 10 seconds.
+    """
+
+    @field_validator("timeout", mode="after")
+    @classmethod
+    def clamp_timeout_to_the_platform_range(cls, timeout: Optional[float]) -> Optional[float]:
+        if timeout is None:
+            return 10.0
+        if math.isnan(timeout):
+            raise ValueError("must be a number of seconds from 0.1 to 7200, not NaN")
+        return min(max(timeout, 0.1), 7200.0)
+
+
 #: Every action the Voice API knows, and the SDK model that describes it.
 ACTION_MODELS: dict[str, type[models.NccoAction]] = {
     "record": models.Record,
@@ -51,7 +74,7 @@ ACTION_MODELS: dict[str, type[models.NccoAction]] = {
     "stream": models.Stream,
     "input": Input,
     "notify": models.Notify,
-    "wait": models.Wait,
+    "wait": Wait,
     "transfer": models.Transfer,
 }
 

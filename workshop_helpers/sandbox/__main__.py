@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import config
 from .clock import CLOCKS
 from .environment import DotenvClash, export_lines, write_dotenv
+from .private_file import SandboxStateError
 from .running import AlreadyRunning, NotRunning, announce, running_info, start_command
 
 
@@ -46,15 +47,17 @@ def parser() -> argparse.ArgumentParser:
         description="A local Vonage Voice API platform with virtual phones.",
     )
     main_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    main_parser.add_argument("--port", type=int, default=8443, help="HTTPS port; 0 picks a free one (default 8443)")
-    main_parser.add_argument("--proxy-port", type=int, default=8444,
+    main_parser.add_argument("--port", type=port_number, default=8443,
+                             help="HTTPS port, 1-65535; 0 picks a free one (default 8443)")
+    main_parser.add_argument("--proxy-port", type=port_number, default=8444,
                              help="port of the HTTPS proxy that serves api.nexmo.com and the other "
                                   "Vonage API hosts; 0 picks a free one (default 8444)")
-    main_parser.add_argument("--speed", type=float, default=1.0, help="clock speed: 10 runs calls ten times faster")
+    main_parser.add_argument("--speed", type=clock_speed, default=1.0,
+                             help=f"clock speed, {SLOWEST:g} to {FASTEST:g}: 10 runs calls ten times faster")
     main_parser.add_argument("--clock", choices=CLOCKS, default="real",
                              help="virtual: time stands still until a client waits "
                                   "(POST /sandbox/calls/{uuid}/wait or /sandbox/clock/sleep), then jumps ahead")
-    main_parser.add_argument("--seed", type=int, help="make ids reproducible")
+    main_parser.add_argument("--seed", type=whole_number, help="make ids reproducible (a whole number)")
     main_parser.add_argument("--answer-url", metavar="URL", type=webhook_url,
                              help="set the application's answer webhook (kept in the state folder)")
     main_parser.add_argument("--event-url", metavar="URL", type=webhook_url,
@@ -71,6 +74,42 @@ def parser() -> argparse.ArgumentParser:
     env.add_argument("--force", action="store_true",
                      help="with --dotenv: replace settings the file already has (a copy is kept as PATH.bak)")
     return main_parser
+
+
+#: The clock speeds `--speed` takes. Slower than SLOWEST, a day of call time would be a
+#: wait longer than a thread can; faster than FASTEST, a webhook's few seconds of time-out
+#: would be a millisecond of real time, which no real server answers in.
+SLOWEST, FASTEST = 0.01, 1000
+
+
+def port_number(text: str) -> int:
+    """A TCP port for argparse: 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = None
+    if port is None or not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give one from 1 to 65535, or 0 for any free one")
+    return port
+
+
+def clock_speed(text: str) -> float:
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = None
+    if speed is None or not SLOWEST <= speed <= FASTEST:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a clock speed: give a number from {SLOWEST:g} to {FASTEST:g} "
+            "(1 is real time, 10 ten times faster)")
+    return speed
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
 def webhook_url(text: str) -> str:
@@ -103,7 +142,7 @@ def serve(args: argparse.Namespace, state_dir: Path) -> int:
             print(json.dumps(info), flush=True)  # last: the line a harness waits for
             while True:
                 time.sleep(3600)
-    except (AlreadyRunning, OSError) as error:
+    except (AlreadyRunning, SandboxStateError, OSError) as error:
         return fail(error)
     except KeyboardInterrupt:
         pass

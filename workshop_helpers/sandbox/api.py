@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from .service import Sandbox
 
 log = logging.getLogger(__name__)
+
+#: A recording's file id: a uuid, as `IdFactory` makes them (any case, as the platform's are).
+FILE_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 ERROR_TYPES = {
     400: ("bad-request", "Bad Request"),
@@ -98,8 +102,9 @@ def create_app(sandbox: "Sandbox") -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        log.exception("sandbox API error")
-        return api_error(ApiError(500, f"The sandbox failed: {error!r}"))
+        log.exception("sandbox API error")  # the whole story goes to the log, not to the client
+        return api_error(ApiError(500, "The sandbox failed on this request; its log says why "
+                                       "(ws.show_logs() in a notebook)."))
 
     def requires(verify):
         """A view decorator: `verify` the Authorization header first, 401 if it fails."""
@@ -262,9 +267,14 @@ def create_app(sandbox: "Sandbox") -> Flask:
     @app.get("/v1/files/<file_id>")
     @jwt_required
     def download_file(file_id):
+        # A file id is a uuid: anything else (a name too long for the disk, say) is no file
+        # of ours, so it is never looked up, and its text is never echoed.
+        if not FILE_ID.fullmatch(file_id):
+            raise ApiError(404, "No such file: a file id is a UUID, as in the recording_url of "
+                                "a record event.")
         for audio_format, content_type in CONTENT_TYPES.items():
             path = platform.files_dir / f"{file_id}.{audio_format}"
-            if file_id.replace("-", "").isalnum() and path.exists():
+            if path.is_file():
                 return send_file(path, mimetype=content_type)
         raise ApiError(404, f"File {file_id} does not exist, or you do not have access.")
 
@@ -448,13 +458,17 @@ def seconds_in(value, name: str, problems: list) -> float | None:
 
 
 def json_body(default=None):
-    """The request's JSON, whatever its Content-Type; a clear 400 when it is not JSON."""
+    """The request's JSON, whatever its Content-Type; a clear 400 when it is not JSON.
+    With a `default` (an empty body's value, an object), the body must be an object too."""
     if not request.get_data() and default is not None:
         return default
     try:
-        return request.get_json(force=True)
+        body = request.get_json(force=True)
     except Exception:  # werkzeug raises BadRequest with a parser message
         raise ApiError(400, "The request body is not valid JSON; send a JSON object.") from None
+    if default is not None and not isinstance(body, dict):
+        raise invalid([("body", "must be a JSON object")])
+    return body
 
 
 def raise_for_answer_timeouts(settings: dict) -> None:

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
+import os
 import secrets
 import threading
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .ids import IdFactory
-from .private_file import write_private
+from .private_file import SandboxStateError, prepare_state_dir, write_private
+from .running import start_command
+
+log = logging.getLogger(__name__)
 
 #: The application's own number: inbound calls to it reach the answer webhook.
 #: Numbers 447700900000-447700900999 are reserved by Ofcom for fiction, so no real
@@ -45,15 +51,39 @@ class SandboxApplication:
 
     def __init__(self, state_dir: Path, ids: IdFactory | None = None):
         self.state_dir = Path(state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        prepare_state_dir(self.state_dir)  # 0700, and every file in it 0600
         self.config_path = self.state_dir / "application.json"
         self.private_key_path = self.state_dir / "private.key"
         self._lock = threading.Lock()
-        if self.config_path.exists() and self.private_key_path.exists():
-            self._config = json.loads(self.config_path.read_text())
-        else:
-            self._config = self._create(ids or IdFactory())
-        self.public_key_pem = _public_key_pem(self.private_key_path.read_bytes())
+        #: What this start did to the application that whoever uses it must hear about (a
+        #: new key pair, a new application), as sentences to print; empty on an ordinary
+        #: start and on the very first one. Each is also logged at WARNING.
+        self.notices: list[str] = []
+        ids = ids or IdFactory()
+        have_config, have_key = _exists(self.config_path), _exists(self.private_key_path)
+        # A damaged file is never replaced: it may be a good one half-copied, and what it
+        # held cannot be made again. A missing one is made, and said.
+        self._config = self._load_config() if have_config else None
+        self.public_key_pem = self._load_key() if have_key else self._new_key()
+        if self._config is None:
+            self._config = self._create(ids)
+        if have_config and not have_key:
+            self._notice(
+                f"{self.private_key_path} was missing, so the sandbox made a new key pair for its "
+                f"application {self.id} (as regenerating the keys in the dashboard does; the id, "
+                "api key, secrets and webhooks are unchanged). Anything that signs JWTs with a copy "
+                "of the old private.key is refused (401) until it uses this file. If you still "
+                "have the old private.key, stop the sandbox and put it back."
+            )
+        elif have_key and not have_config:
+            self._notice(
+                f"{self.config_path} was missing, so the sandbox made a new application, "
+                f"{self.id}, with new api key, api secret and signature secret (its key is the "
+                f"private.key already there, and it has no webhooks yet). Scripts, .env files and "
+                "notebooks holding the old application id or secrets must use the new ones "
+                f"({start_command('env', self.state_dir)} prints them). If you still have the old "
+                "application.json, stop the sandbox and put it back."
+            )
 
     # -- credentials -----------------------------------------------------------------
     @property
@@ -141,7 +171,60 @@ class SandboxApplication:
         }
 
     # -- storage ---------------------------------------------------------------------
-    def _create(self, ids: IdFactory) -> dict:
+    def _notice(self, text: str) -> None:
+        self.notices.append(text)
+        log.warning("%s", text)
+
+    def _load_config(self) -> dict:
+        """application.json, checked: SandboxStateError naming what is wrong in it."""
+        try:
+            config = json.loads(self.config_path.read_bytes())
+        except OSError as error:
+            raise self._damaged(self.config_path, f"it cannot be read ({error.strerror or error})") from None
+        except ValueError as error:  # not JSON, or not UTF-8 text
+            raise self._damaged(self.config_path, f"it is not JSON ({error})") from None
+        problem = _config_problem(config)
+        if problem:
+            raise self._damaged(self.config_path, problem)
+        config.setdefault("name", "Voice API Workshop (sandbox)")
+        config.setdefault("voice", {})
+        return config
+
+    def _load_key(self) -> str:
+        """The public half of private.key; SandboxStateError if it is not an RSA private key."""
+        try:
+            data = self.private_key_path.read_bytes()
+        except OSError as error:
+            raise self._damaged(self.private_key_path, f"it cannot be read ({error.strerror or error})") from None
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):  # TypeError: it needs a password
+            raise self._damaged(self.private_key_path, "it is not a PEM private key (cut short, or "
+                                "changed)") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise self._damaged(self.private_key_path, "it is not an RSA key, and application JWTs "
+                                "are signed with RSA (RS256)")
+        return _public_key_pem(key)
+
+    def _damaged(self, path: Path, problem: str) -> SandboxStateError:
+        """The error for an application file the sandbox cannot use, with every way out."""
+        one_key = (
+            " Or delete private.key alone: the same application gets a new key pair, and "
+            "whatever signs with a copy of the old key must use the new private.key."
+            if path == self.private_key_path else ""
+        )
+        return SandboxStateError(
+            f"The sandbox cannot use {path}: {problem}. It holds part of the sandbox "
+            "application's identity, which cannot be made again, so the sandbox does not "
+            "replace it. Put back a good copy if you have one." + one_key + " Or delete both "
+            f"application.json and private.key in {self.state_dir} to make a new sandbox "
+            "application: it gets a new application id, key pair, api key and secrets, so "
+            "scripts, .env files and notebooks that hold the old id or key must use the new "
+            f"ones ({start_command('env', self.state_dir)} prints them while it runs), and "
+            "webhooks set with --answer-url or --event-url must be set again."
+        )
+
+    def _new_key(self) -> str:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -149,6 +232,9 @@ class SandboxApplication:
             serialization.NoEncryption(),
         )
         write_private(self.private_key_path, pem)
+        return _public_key_pem(key)
+
+    def _create(self, ids: IdFactory) -> dict:
         self._config = {
             "id": ids.uuid(),
             "name": "Voice API Workshop (sandbox)",
@@ -165,8 +251,45 @@ class SandboxApplication:
         write_private(self.config_path, json.dumps(self._config, indent=2).encode())
 
 
-def _public_key_pem(private_pem: bytes) -> str:
-    key = serialization.load_pem_private_key(private_pem, password=None)
+def _exists(path: Path) -> bool:
+    """Whether something is at `path` (a file that cannot be read counts: it is there)."""
+    return os.path.lexists(path)
+
+
+def _config_problem(config) -> str | None:
+    """What makes application.json unusable, in its own words; None if nothing."""
+    if not isinstance(config, dict):
+        return f"it holds {type(config).__name__}, not a JSON object"
+    for name in ("id", "api_key", "api_secret", "signature_secret", "number"):
+        if not isinstance(config.get(name), str) or not config[name]:
+            return f"its `{name}` is {'missing' if name not in config else 'not a text'}"
+    if not isinstance(config.get("name", ""), str):
+        return "its `name` is not a text"
+    voice = config.get("voice", {})
+    if not isinstance(voice, dict):
+        return "its `voice` is not an object"
+    webhooks = voice.get("webhooks", {})
+    if not isinstance(webhooks, dict):
+        return "its `voice.webhooks` is not an object"
+    for name in WEBHOOK_DEFAULTS:
+        webhook = webhooks.get(name)
+        if webhook is None:
+            continue
+        where = f"`voice.webhooks.{name}`"
+        if not isinstance(webhook, dict):
+            return f"its {where} is not an object"
+        if not isinstance(webhook.get("address", ""), str):
+            return f"its {where}.address is not a text"
+        if not isinstance(webhook.get("http_method", ""), str):
+            return f"its {where}.http_method is not a text"
+        for timeout in ("connect_timeout", "socket_timeout"):
+            value = webhook.get(timeout, 1000)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10**6:
+                return f"its {where}.{timeout} is not a number of milliseconds"
+    return None
+
+
+def _public_key_pem(key) -> str:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()

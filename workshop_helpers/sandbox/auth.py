@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import time
 import uuid
 
@@ -46,6 +47,14 @@ def verify_application_jwt(header: str | None, app: SandboxApplication) -> dict:
         raise AuthError(f"the JWT has no `{error.claim}` claim") from None
     except jwt.InvalidTokenError as error:
         raise AuthError(f"the JWT is not valid ({error})") from None
+    for name in ("iat", "exp", "nbf"):
+        # PyJWT takes anything int() takes ("1700000000", true); a NumericDate is a JSON
+        # number (RFC 7519) and a date (10^12 s is the year 33658), and the lifetime check
+        # below does arithmetic with it. NaN fails the comparison too.
+        value = claims.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1e12 < value < 1e12:
+            raise AuthError(f"the JWT's `{name}` claim must be a number of seconds since 1970 "
+                            f"(like {int(time.time())}), not {json.dumps(value)[:40]}")
     if claims["application_id"] != app.id:
         raise AuthError("the JWT is for another application (only the sandbox's own works here: "
                         "VONAGE_APPLICATION_ID in its env)")

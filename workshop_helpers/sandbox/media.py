@@ -17,6 +17,8 @@ import subprocess
 import numpy as np
 import soundfile
 
+from .private_file import create_private
+
 SAMPLE_RATE = 16_000
 SECONDS_PER_WORD = 0.4
 DTMF_SECONDS = 0.2
@@ -146,12 +148,14 @@ BLOCK_SECONDS = 60
 
 def write_recording(path, transcript: list[dict], library: AudioLibrary, start: float,
                     end: float, channels: int, audio_format: str, channel_of) -> None:
-    """Write the audio of `transcript` between virtual times `start` and `end` to `path`.
+    """Write the audio of `transcript` between virtual times `start` and `end` to `path`
+    (a file only its owner can read).
 
     It is rendered a minute at a time, so even a two-hour recording needs little memory.
     """
     container, subtype = _SOUNDFILE_FORMATS[audio_format]
     end = max(end, start + 1 / SAMPLE_RATE)
+    create_private(path)  # 0600 from the start: a recording is the caller's voice
     with soundfile.SoundFile(path, "w", SAMPLE_RATE, channels, subtype, format=container) as out:
         block_start = start
         while block_start < end:

@@ -79,7 +79,7 @@ class Behaviour:
                 f"unknown behaviour keys {sorted(unknown)}; use on_ring, answer_after, script, answered_by"
             )
         on_ring = data.get("on_ring", "answer")
-        if on_ring not in ON_RING:
+        if not isinstance(on_ring, str) or on_ring not in ON_RING:
             choices = "; ".join(f"{name} ({what})" for name, what in ON_RING.items())
             raise PhoneError(f"on_ring {on_ring!r} is not one of: {choices}")
         answer_after = data.get("answer_after", 1.0)
@@ -107,8 +107,8 @@ def check_script(script: list) -> None:
         if name not in SCRIPT_STEPS:
             choices = "; ".join(f"{step} ({what})" for step, what in SCRIPT_STEPS.items())
             raise PhoneError(f"{where}: unknown step {name!r}; the steps are: {choices}")
-        if name == "wait" and not (isinstance(value, (int, float)) and value >= 0):
-            raise PhoneError(f"{where}: wait takes a number of seconds")
+        if name == "wait" and not (isinstance(value, (int, float)) and 0 <= value <= 7200):
+            raise PhoneError(f"{where}: wait takes a number of seconds, from 0 to 7200 (a call's longest)")
         if name == "press":
             check_digits(value, where)
         if name == "say" and not (isinstance(value, str) and value.strip()):
