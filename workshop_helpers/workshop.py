@@ -28,7 +28,7 @@ import pandas as pd
 from vonage import Vonage
 
 from . import config, live_setup, problems, tunnel
-from .events import EventStore, for_call, inputs, own_store, recordings
+from .events import EventStore, for_call, own_store
 from .sandbox import PhoneHandle, Sandbox
 from .sandbox.clock import check_clock
 from .sandbox.engine import check_status
@@ -287,6 +287,8 @@ class Workshop:
             )
         return self.sandbox.phone(number)
 
+    # The views are the store's own (events.EventStore): each stored row is parsed once,
+    # so they cost about what the rows that arrived since the last look cost.
     @property
     def events(self) -> pd.DataFrame:
         """Every webhook received (and refused), in order."""
@@ -303,18 +305,18 @@ class Workshop:
     def inputs(self) -> pd.DataFrame:
         """One row per input result: digits pressed, words said, per leg."""
         self._require_running()
-        return inputs(self.store.events())
+        return self.store.inputs()
 
     @property
     def recordings(self) -> pd.DataFrame:
         """One row per recording, with its download URL."""
         self._require_running()
-        return recordings(self.store.events())
+        return self.store.recordings()
 
     def call_events(self, uuid: str) -> pd.DataFrame:
         """Everything that happened on one leg (and its recordings), in order."""
         self._require_running()
-        return for_call(self.store.events(), uuid)
+        return self.store.call_events(uuid)
 
     def wait_for(self, uuid: str, status: str = "completed", timeout: float = 60,
                  tell: bool = True) -> pd.DataFrame:
@@ -329,13 +331,12 @@ class Workshop:
         self._require_running()
         check_status(status)
         reached = self._reached(uuid, status, timeout)
-        events = self.store.events()  # built once: it is the slow part of a wait
         if tell:  # (an exercise's check says them itself, once for all its calls)
-            self.tell_problems(uuid, events=events)
+            self.tell_problems(uuid)
         if not reached:
             raise TimeoutError(f"call {uuid} did not report {status!r} within {timeout} s "
                                "(pass a longer timeout for a longer call); see ws.events")
-        return events[(events["uuid"] == uuid) & events["verified"]].reset_index(drop=True)
+        return self.store.call_events(uuid, conversation=False)
 
     def sleep(self, seconds: float) -> None:
         """Let `seconds` of call time pass while calls go on (on the sandbox's virtual
@@ -357,8 +358,10 @@ class Workshop:
             deliveries = self.sandbox.webhooks(uuid)
             noted = [e["text"] for e in self.sandbox.transcript(uuid)
                      if e["who"] == "platform" and e["kind"] == "error"]
-        events = self.store.events() if events is None else events
-        found = problems.problems(for_call(events, uuid), deliveries, noted)
+        if events is None:  # the store finds the call's rows by its leg: no table searched
+            found = problems.problems(self.store.call_events(uuid), deliveries, noted)
+        else:
+            found = problems.problems(for_call(events, uuid), deliveries, noted)
         found += self._new_refusals(events)
         found += [problem for part in self._attached for problem in part.take_problems()]
         new = [problem for problem in found if (uuid, problem) not in self._told]
@@ -367,15 +370,20 @@ class Workshop:
             print(problems.report(new, f"call {uuid}"))
         return found
 
-    def _new_refusals(self, events: pd.DataFrame) -> list[str]:
+    def _new_refusals(self, events: pd.DataFrame | None = None) -> list[str]:
         """Requests your server refused since the last time this was said (a refused
-        webhook carries no call, so it is said under whichever call is waited on next)."""
-        refused = events[events["refused"].notna()]
-        if len(refused) < self._refusals_told:  # the events were cleared
-            self._refusals_told = 0
-        new = refused.iloc[self._refusals_told:]
-        self._refusals_told = len(refused)
-        return [problems.refused(len(new), sorted(set(new["refused"])), self.mode)] if len(new) else []
+        webhook carries no call, so it is said under whichever call is waited on next).
+        `events` is ws.events, if you have it; otherwise the store counts them."""
+        if events is None:
+            after = self.store.refusals
+        else:
+            reasons = list(events.loc[events["refused"].notna(), "refused"])
+            after = lambda told: (len(reasons), reasons[told:])  # noqa: E731
+        count, new = after(self._refusals_told)
+        if count < self._refusals_told:  # the events were cleared
+            count, new = after(0)
+        self._refusals_told = count
+        return [problems.refused(len(new), sorted(set(new)), self.mode)] if new else []
 
     def _reached(self, uuid: str, status: str, timeout: float) -> bool:
         condition = self._reported(uuid, status)
