@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import socket
+import time
 from urllib.parse import urlsplit
 
 import jwt
@@ -209,3 +210,20 @@ def test_the_server_still_answers_after_the_probes(ws):
     """After everything above, a call still works end to end (the probes left nothing broken)."""
     uuid = ws.phone("447700900142").call(ws.number)
     wait_until(lambda: ws.store.has_status(uuid, "completed"))
+
+
+def test_a_replay_is_refused_even_after_the_server_restarts(tmp_path):
+    from workshop_helpers.events import EventStore
+    from workshop_helpers.server import WebhookServer
+
+    secret = "a-signature-secret-for-restarts-of-the-server"
+    body = json.dumps({"uuid": "u7", "status": "answered"}).encode()
+    token = jwt.encode({"iat": int(time.time()), "jti": "one-token", "iss": "Vonage",
+                        "payload_hash": hashlib.sha256(body).hexdigest()}, secret, algorithm="HS256")
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    statuses = []
+    for _ in range(2):  # the server, then the server started again on the same store
+        webhooks = WebhookServer(EventStore(tmp_path / "events.sqlite"), secret)
+        statuses.append(webhooks.app.test_client().post("/webhooks/event", data=body, headers=headers).status_code)
+        webhooks.store.close()
+    assert statuses == [200, 401]

@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS events (
     refused TEXT,
     handler_error TEXT,
     response_status INTEGER
+);
+-- The id (jti) of every webhook token let in, until its age alone would refuse it: a
+-- request sent again, even after a restart, is refused as a replay.
+CREATE TABLE IF NOT EXISTS tokens (
+    jti TEXT PRIMARY KEY,
+    expires REAL NOT NULL
 )
 """
 
@@ -183,7 +189,7 @@ class EventStore:
             # even if the kernel or the process dies; only an OS crash could lose the last few.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
+            self._db.executescript(SCHEMA)
             missing = _NEEDED - {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
             if missing:
                 raise _Damaged(f"its events table has no {', '.join(sorted(missing))} column")
@@ -204,15 +210,35 @@ class EventStore:
             _private_file(companion, create=False)
 
     def add(self, kind: str, method: str, payload: dict, verified: bool,
-            refused: str | None = None) -> int:
-        """Store one request as it arrives; returns its id (its place in the order)."""
+            refused: str | None = None, token: tuple[str, float] | None = None) -> int | None:
+        """Store one request as it arrives; returns its id (its place in the order). With
+        `token` (its jti, and when its age alone refuses it), the request is stored only if
+        that jti was never stored before: else nothing is, and it returns None (a replay)."""
         with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO events (received_at, kind, method, payload, verified, refused)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (_now(), kind, method, json.dumps(payload), int(verified), refused),
-            )
+            self._db.execute("BEGIN IMMEDIATE")  # the jti and the row: both or neither
+            try:
+                if token is not None and not self._first_use(*token):
+                    self._db.execute("ROLLBACK")
+                    return None
+                cursor = self._db.execute(
+                    "INSERT INTO events (received_at, kind, method, payload, verified, refused)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (_now(), kind, method, json.dumps(payload), int(verified), refused),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             return cursor.lastrowid
+
+    def _first_use(self, jti: str, expires: float) -> bool:
+        """Remember jti until `expires`; False if it is remembered already."""
+        if self._db.execute("SELECT 1 FROM tokens WHERE jti = ?", (jti,)).fetchone():
+            return False
+        cursor = self._db.execute("INSERT INTO tokens (jti, expires) VALUES (?, ?)", (jti, expires))
+        if cursor.lastrowid % 1000 == 0:  # now and then, forget what the age check refuses anyway
+            self._db.execute("DELETE FROM tokens WHERE expires < ?", (time.time(),))
+        return True
 
     def answered(self, event_id: int, status: int, handler_error: str | None = None) -> None:
         """Record what the server answered (and why a handler failed, if it did)."""

@@ -27,7 +27,6 @@ import hmac
 import json
 import logging
 import math
-import threading
 import time
 import traceback
 from typing import Callable
@@ -80,7 +79,6 @@ class WebhookServer:
         self.store = store
         self.signature_secret = signature_secret
         self.handlers: dict[str, Handler] = {}
-        self.seen = SeenTokens()
         self.app = self._create_app()
         self._server = BackgroundServer(self.app, host, port, name="webhook-server")
 
@@ -150,13 +148,17 @@ class WebhookServer:
             return self._refuse(kind, f"the body is larger than {MAX_BODY} bytes: no webhook is", 413, b"")
         except (ClientDisconnected, ValueError, OSError) as error:  # a broken or malformed body
             return self._refuse(kind, f"the body could not be read ({type(error).__name__})", 400, b"")
-        refused = self._refusal(request.headers.get("Authorization"), body)
+        claims, refused = self._claims(request.headers.get("Authorization"), body)
         if refused:
             return self._refuse(kind, refused, 401, body)
         payload = _payload(body)
         if payload is None:
             return self._refuse(kind, "the body is signed but is not JSON this server can read", 400, body)
-        event_id = self.store.add(kind, request.method, payload, verified=True)
+        # Stored only if its token's jti never was, even before a restart: else a replay.
+        event_id = self.store.add(kind, request.method, payload, verified=True,
+                                  token=(claims["jti"], claims["iat"] + MAX_TOKEN_AGE))
+        if event_id is None:
+            return self._refuse(kind, "this token was used before (a replay: each webhook's jti is new)", 401, body)
         return self._answer(kind, event_id, payload)
 
     def _refuse(self, kind: str, why: str, status: int, body: bytes, headers: dict | None = None) -> Response:
@@ -203,48 +205,25 @@ class WebhookServer:
             result = [result]  # a single action is fine: it is an NCCO of one
         return validate_ncco(list(result))  # NccoError names the bad field
 
-    def _refusal(self, header: str | None, body: bytes) -> str | None:
-        """Why this request is not from the platform, or None if it is (signed webhooks)."""
+    def _claims(self, header: str | None, body: bytes) -> tuple[dict, None] | tuple[None, str]:
+        """The token's claims if the platform signed this request; else why it did not."""
         if not header or not header.startswith("Bearer "):
-            return "not signed (no Authorization: Bearer header)"
+            return None, "not signed (no Authorization: Bearer header)"
         try:
             claims = verify_hs256(header[7:], self.signature_secret)
         except ValueError as error:
-            return f"bad signature ({error})"
+            return None, f"bad signature ({error})"
         expected = hashlib.sha256(body).hexdigest()
         # (As bytes: compare_digest refuses str with characters beyond ASCII.)
         if not hmac.compare_digest(str(claims.get("payload_hash", "")).encode(), expected.encode()):
-            return "payload_hash does not match the body (changed on the way?)"
+            return None, "payload_hash does not match the body (changed on the way?)"
         issued = claims.get("iat")
         if (not isinstance(issued, (int, float)) or isinstance(issued, bool) or not math.isfinite(issued)
                 or abs(time.time() - issued) > MAX_TOKEN_AGE):
-            return "the token is stale or from the future (a replay? or check this machine's clock)"
-        if not self.seen.first_time(claims.get("jti"), issued + MAX_TOKEN_AGE):
-            return "this token was used before (a replay: each webhook's jti is new)"
-        return None
-
-
-class SeenTokens:
-    """The `jti` of every token accepted while it could still pass the age check, so the
-    same signed request sent twice is refused the second time. (Held in memory: after a
-    restart, the age check alone guards the next ten minutes.)"""
-
-    def __init__(self):
-        self._expiry: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def first_time(self, jti: object, expires: float) -> bool:
-        """Whether this is the first time `jti` is seen (and remember it until `expires`)."""
-        if not isinstance(jti, str) or not jti:
-            return False  # the platform always sends one: a token without it cannot be told apart
-        with self._lock:
-            now = time.time()
-            if len(self._expiry) > 1000:  # forget what the age check refuses anyway
-                self._expiry = {seen: end for seen, end in self._expiry.items() if end > now}
-            if jti in self._expiry:
-                return False
-            self._expiry[jti] = expires
-            return True
+            return None, "the token is stale or from the future (a replay? or check this machine's clock)"
+        if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+            return None, "the token has no jti (the platform's always have one: a replay cannot be told apart)"
+        return claims, None
 
 
 def verify_hs256(token: str, secret: str) -> dict:
