@@ -46,6 +46,9 @@ benchmark: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/webhook_server.py
 	$(BIN)/python benchmarks/drop_in_proxy.py
 	$(BIN)/python benchmarks/room.py
+	$(BIN)/python benchmarks/event_views.py
+	$(BIN)/python benchmarks/fuzz_webhooks.py
+	$(BIN)/python benchmarks/fuzz_sandbox.py
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || \

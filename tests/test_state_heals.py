@@ -363,3 +363,19 @@ def test_an_inline_ncco_with_a_nan_wait_is_a_400_naming_the_field(sandbox, clien
             f'"event_url": ["{receiver.url("event")}"], "ncco": [{{"action": "wait", "timeout": NaN}}]}}')
     problem = assert_problem(call_api(sandbox, "POST", "/v1/calls", token=token, data=body), 400)
     assert [p["name"] for p in problem["invalid_parameters"]] == ["ncco[0].timeout"]
+
+
+def test_wh_start_prints_what_the_sandbox_had_to_make_again(capsys):
+    import workshop_helpers as wh
+    from workshop_helpers import config
+
+    wh.start(clock="virtual")
+    wh.stop()
+    (config.sandbox_dir() / "private.key").unlink()
+    capsys.readouterr()
+    try:
+        wh.start(clock="virtual")
+        printed = capsys.readouterr().out
+    finally:
+        wh.stop()
+    assert "private.key" in printed and "new key pair" in printed

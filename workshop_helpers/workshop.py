@@ -92,6 +92,8 @@ class Workshop:
     def _start_sandbox(self) -> None:
         self.store = self._open_store()
         self.sandbox = Sandbox(speed=self.speed, clock=self.clock).start()
+        for notice in self.sandbox.application.notices + self.sandbox.tls.notices:
+            print(notice)  # a key or certificate the sandbox had to make again, and what it means
         self.server = WebhookServer(
             self.store, self.sandbox.application.signature_secret, port=self.port
         ).start()
