@@ -163,12 +163,12 @@ def test_a_get_webhook_is_refused_because_its_query_is_not_signed_and_the_wait_s
     events = ws.events
     refused = events[events["refused"].notna()]
     assert set(refused["kind"]) == {"event"} and len(refused) >= 4  # started ... completed
-    assert refused["refused"].str.startswith("only POST is accepted").all()
+    assert refused["refused"].str.startswith("event webhooks are let in only with POST").all()
     assert refused["uuid"].isna().all()  # a refused request's fields are never read
     assert set(events[events["refused"].isna()]["kind"]) == {"answer", "input"}  # POSTs, as set
     with pytest.raises(TimeoutError):
         ws.wait_for(uuid, timeout=1)  # no completed event was let in
-    assert "eventMethod in your NCCOs, must be POST" in capsys.readouterr().out
+    assert "leave eventMethod out of your NCCOs" in capsys.readouterr().out
 
 
 def test_nothing_prints_into_the_running_cell(capfd, monkeypatch):

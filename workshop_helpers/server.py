@@ -1,12 +1,16 @@
 """Your webhook server: the Flask app the Voice API platform calls, run in the background.
 
 The platform calls one route per kind of webhook (`/webhooks/answer`, `/webhooks/event`,
-...), always with POST (the kit sets your application's webhooks so). In live mode the
-server is on the internet, through the tunnel, so for each request it:
+...), with POST (the kit sets your application's webhooks so), or, for an NCCO it fetches
+from a URL given in a call (`answer_url`, a transfer), with GET. In live mode the server
+is on the internet, through the tunnel, so for each request it:
 1. refuses, before reading it, a body far larger than any webhook (413), and any method
-   but POST (405): a GET's query string is not covered by the signature;
+   the webhook is not sent with (405): GET only for answer and fallback;
 2. checks the signature (an HS256 JWT whose `payload_hash` is the body's SHA-256),
-   refusing anything unsigned, forged, stale or replayed (a `jti` seen before) with 401;
+   refusing anything unsigned, forged, stale or replayed (a `jti` seen before) with 401.
+   A GET's query string is not covered by the signature (its body is empty): what keeps
+   it honest is that each token is let in once, so a token seen on the way (in a log, a
+   proxy) cannot carry a rewritten query, and HTTPS (the tunnel) keeps it from being seen;
 3. stores the request in the event store (so it shows in `ws.events`): a refused one only
    as a short summary (method, path, size, why), never its whole body;
 4. calls your handler, if you wrote one for that kind, and validates the NCCO it returns
@@ -59,6 +63,10 @@ DEFAULT_ANSWER = [{
 }]
 
 Handler = Callable[[dict], object]
+
+#: The methods each webhook comes with: the platform fetches an NCCO from a URL given in a
+#: call (create_call's answer_url, a transfer) with GET unless told otherwise.
+METHODS = {kind: ("GET", "POST") if kind in ("answer", "fallback") else ("POST",) for kind in KINDS}
 
 #: How far a webhook token's `iat` may be from now: older ones may be replays.
 MAX_TOKEN_AGE = 600
@@ -136,10 +144,11 @@ class WebhookServer:
         return app
 
     def _handle(self, kind: str) -> Response:
-        if request.method != "POST":
-            why = ("only POST is accepted: a GET's query string is not covered by the signature "
-                   "(your application's webhooks, and any eventMethod in your NCCOs, must be POST)")
-            return self._refuse(kind, why, 405, b"", headers={"Allow": "POST"})
+        if request.method not in METHODS[kind]:
+            why = (f"{kind} webhooks are let in only with {' or '.join(METHODS[kind])}: a GET's query "
+                   "string is not covered by the signature (leave eventMethod out of your NCCOs, and "
+                   "event_method out of create_call: POST is the default)")
+            return self._refuse(kind, why, 405, b"", headers={"Allow": ", ".join(METHODS[kind])})
         try:
             body = request.get_data()
             if len(body) >= MAX_BODY:  # a chunked body stops at the limit, unread beyond it
@@ -151,7 +160,7 @@ class WebhookServer:
         claims, refused = self._claims(request.headers.get("Authorization"), body)
         if refused:
             return self._refuse(kind, refused, 401, body)
-        payload = _payload(body)
+        payload = _payload(body) if request.method == "POST" else _query(request.args)
         if payload is None:
             return self._refuse(kind, "the body is signed but is not JSON this server can read", 400, body)
         # Stored only if its token's jti never was, even before a restart: else a replay.
@@ -254,6 +263,20 @@ def verify_hs256(token: str, secret: str) -> dict:
 
 def _base64url(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _query(args) -> dict:
+    """A GET webhook's data, from its query string, where nested objects (dtmf, speech,
+    payload, ...) arrive JSON-encoded: they are decoded here."""
+    data = {}
+    for key, value in args.items():
+        if value[:1] in "{[":
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError):
+                pass  # kept as the text it is
+        data[key] = value
+    return data
 
 
 def _payload(body: bytes) -> dict | None:
