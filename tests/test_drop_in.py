@@ -271,10 +271,17 @@ def connect(proxy_port: int, target: str) -> tuple[socket.socket, bytes]:
 
 
 def read_all(sock: socket.socket) -> bytes:
+    """One HTTP response: up to its Content-Length if it has one, else until the server
+    closes. (A client that waited for the close would wait out the server's linger.)"""
     data = b""
-    while chunk := sock.recv(4096):
+    while b"\r\n\r\n" not in data and (chunk := sock.recv(4096)):
         data += chunk
-    return data
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), None)
+    while (length is None or len(body) < length) and (chunk := sock.recv(4096)):
+        body += chunk
+    return data[:len(head) + 4] + body if b"\r\n\r\n" in data else data
 
 
 @pytest.mark.parametrize("target", [

@@ -7,6 +7,7 @@ Afterwards every request that got a 2xx, before the kill or after, is in the sto
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import signal
@@ -17,9 +18,9 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jwt
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "a-signature-secret-for-the-durability-test"
@@ -61,13 +62,19 @@ def send_all(url: str, signed: list, answered: set, stop_after: int | None = Non
     server once that many were answered (the sending goes on into a dead server)."""
     lock, killed = threading.Lock(), threading.Event()
 
+    where = urlsplit(url)
+
     def one(n: int) -> None:
         body, headers = signed[n]
-        try:
-            answer = requests.post(url, data=body, headers=headers, timeout=30, proxies={"http": None})
-        except requests.RequestException:
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        try:  # (http.client, not requests: a lighter client leaves the CPU to the server)
+            connection.request("POST", where.path, body=body, headers=headers)
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException):
             return  # not answered: the platform would retry it
-        if 200 <= answer.status_code < 300:
+        finally:
+            connection.close()
+        if 200 <= status < 300:
             with lock:
                 answered.add(n)
                 if stop_after and len(answered) >= stop_after and not killed.is_set():
