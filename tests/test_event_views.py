@@ -196,11 +196,17 @@ DEEP = {
 }
 
 
-@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
-def test_a_deeply_nested_payload_breaks_no_view(tmp_path, text):
+def six_rows_of(tmp_path, text: str) -> EventStore:
+    """A store holding `text` as the payload of an event, an input and a recording webhook,
+    each once verified and once refused."""
     written(tmp_path / "store.sqlite", [(kind, text, verified, None if verified else "not signed")
                                        for kind in ("event", "input", "recording") for verified in (1, 0)])
-    store = EventStore(tmp_path / "store.sqlite")
+    return EventStore(tmp_path / "store.sqlite")
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_a_deeply_nested_payload_breaks_no_view(tmp_path, text):
+    store = six_rows_of(tmp_path, text)
     tables = every_view(store, "leg")
     shown(tables)
     events = tables["events"]
@@ -236,9 +242,7 @@ NOT_OBJECTS = {
 
 @pytest.mark.parametrize("text", NOT_OBJECTS.values(), ids=NOT_OBJECTS.keys())
 def test_a_payload_that_is_not_a_json_object_shows_as_its_text(tmp_path, text):
-    written(tmp_path / "store.sqlite", [(kind, text, verified, None if verified else "not signed")
-                                       for kind in ("event", "input", "recording") for verified in (1, 0)])
-    store = EventStore(tmp_path / "store.sqlite")
+    store = six_rows_of(tmp_path, text)
     tables = every_view(store, "leg")
     shown(tables)
     assert list(tables["events"]["payload"]) == [text] * 6
