@@ -59,7 +59,7 @@ def test_a_100_mb_body_is_refused_from_its_length_without_being_read_or_stored(w
     [row] = stored(ws)
     summary = json.loads(row["payload"])
     assert summary["size"] == 100_000_000 and summary["preview"] == ""
-    assert row["verified"] == 0 and row["refused"].startswith("the body is larger than")
+    assert row["verified"] == 0 and row["refused"].startswith("the body is 262144 bytes or more")
 
 
 def test_a_chunked_body_larger_than_any_webhook_is_refused_once_that_much_arrived(ws):
@@ -239,3 +239,30 @@ def test_a_replay_is_refused_even_after_the_server_restarts(tmp_path):
         statuses.append(webhooks.app.test_client().post("/webhooks/event", data=body, headers=headers).status_code)
         webhooks.store.close()
     assert statuses == [200, 401]
+
+
+def test_a_flood_of_refused_requests_is_counted_not_kept(ws, monkeypatch):
+    import types
+
+    from workshop_helpers import server
+    from workshop_helpers.server import REFUSALS_KEPT_PER_MINUTE
+
+    # One minute that never ends, however long the flood takes on a busy machine.
+    monkeypatch.setattr(server, "time", types.SimpleNamespace(monotonic=lambda: 0.0, time=time.time))
+    for n in range(REFUSALS_KEPT_PER_MINUTE + 40):
+        assert post_webhook(ws, "event", {"n": n}).status_code == 401
+    assert len(stored(ws)) == REFUSALS_KEPT_PER_MINUTE
+    assert ws.server.refusals_not_kept == 40
+
+
+def test_a_connection_that_trickles_its_request_is_closed_at_its_deadline(ws, monkeypatch):
+    """The read time-out is per read, so a client sending a byte now and then would hold a
+    thread for ever: every connection has a deadline, checked as the next one arrives."""
+    monkeypatch.setattr(serving, "CONNECTION_DEADLINE", -1)  # every connection is past it at once
+    monkeypatch.setattr(serving.QuietRequestHandler, "timeout", 3600)
+    [slow] = idle_connections(ws, 1)
+    with slow:
+        slow.sendall(b"POST /webhooks/event HTTP/1.1\r\nHost: x\r\n")  # (and the rest never comes)
+        payload = {"uuid": "u8", "status": "answered"}
+        assert post_webhook(ws, "event", payload, token=webhook_token(ws, payload)).status_code == 200
+        assert slow.recv(65536) == b""  # hung up when the webhook's connection arrived

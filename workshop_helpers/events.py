@@ -26,7 +26,6 @@ from array import array
 from bisect import bisect_left
 from datetime import datetime, timezone
 from pathlib import Path
-from uuid import uuid4
 
 import pandas as pd
 
@@ -108,11 +107,15 @@ def own_store(path: Path) -> EventStore:
     they hold callers' numbers, the keys they pressed and what they said. A damaged store
     is set aside (see `EventStore`), and this says so, once, in the cell that started."""
     _private_folder(path.parent)
-    claim = try_lock(_lock_file(path))
-    if claim is None:
-        path = path.with_name(f"{path.stem}-{uuid4().hex[:8]}{path.suffix}")
-        claim = try_lock(_lock_file(path))
-    store = EventStore(path, claim)
+    claim, wanted, second = try_lock(_lock_file(path)), path, 2
+    while claim is None:  # the next free one, -2, -3, ...: found again after a restart
+        path = wanted.with_name(f"{wanted.stem}-{second}{wanted.suffix}")
+        claim, second = try_lock(_lock_file(path)), second + 1
+    try:
+        store = EventStore(path, claim)
+    except BaseException:
+        os.close(claim)  # or this kernel's next start would think another kernel has it
+        raise
     if store.set_aside is not None:
         print(f"The event store {store.path} was damaged ({store.damage}): it is kept, as it was, "
               f"in {store.set_aside}, and this notebook starts a new, empty one in {store.path.name}.")
@@ -185,17 +188,18 @@ class EventStore:
         _private_file(self.path)  # before SQLite makes its -wal and -shm: they copy its mode
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
+            # Checked before anything is written, so a damaged file is set aside as it was.
+            problem = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]  # reads every page
+            if problem != "ok":
+                raise _Damaged(problem)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+            if columns and _NEEDED - columns:  # (no columns at all: a new file)
+                raise _Damaged(f"its events table has no {', '.join(sorted(_NEEDED - columns))} column")
             # WAL with synchronous=NORMAL: every event is safe once its request is answered,
             # even if the kernel or the process dies; only an OS crash could lose the last few.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
-            missing = _NEEDED - {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
-            if missing:
-                raise _Damaged(f"its events table has no {', '.join(sorted(missing))} column")
-            problem = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]  # reads every page
-            if problem != "ok":
-                raise _Damaged(problem)
             with self._parsed_lock:
                 self._catch_up()  # the one-off cost is paid here, not by the first view
                 self._read()
@@ -227,7 +231,8 @@ class EventStore:
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # (a COMMIT that failed may have rolled back itself)
+                    self._db.execute("ROLLBACK")
                 raise
             return cursor.lastrowid
 
@@ -364,6 +369,7 @@ class EventStore:
             if self._data_version is not None and data_version != self._data_version:
                 self._forget()  # another connection wrote (or cleared): start over
             self._data_version = data_version
+        late: dict[int, str | None] = {}  # taken with the last batch (see below)
         while True:
             with self._lock:
                 last = self._ids[-1] if self._ids else 0

@@ -31,6 +31,7 @@ import hmac
 import json
 import logging
 import math
+import threading
 import time
 import traceback
 from typing import Callable
@@ -78,6 +79,11 @@ MAX_BODY = 256 * 1024
 #: How much of a refused request's body is kept, to show what it was.
 REFUSED_PREVIEW = 200
 
+#: At most this many refused requests are kept a minute; the others are only counted
+#: (`refusals_not_kept`): a flood of them, which anyone can send, must fill neither the
+#: disk nor the kernel's memory, nor slow the tables down.
+REFUSALS_KEPT_PER_MINUTE = 60
+
 
 class WebhookServer:
     """The attendee's webhook server: routes, handlers, verification, storage."""
@@ -87,6 +93,9 @@ class WebhookServer:
         self.store = store
         self.signature_secret = signature_secret
         self.handlers: dict[str, Handler] = {}
+        self.refusals_not_kept = 0
+        self._refusal_minute, self._refusals_kept = 0, 0  # the minute now, and how many kept in it
+        self._refusals_lock = threading.Lock()  # (requests are served by many threads)
         self.app = self._create_app()
         self._server = BackgroundServer(self.app, host, port, name="webhook-server")
 
@@ -122,7 +131,8 @@ class WebhookServer:
         app = Flask("workshop_helpers.webhooks")
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
 
-        # GET is routed too, to be refused with a reason you can read in ws.events.
+        # Every webhook route takes GET and POST here, so that a method a webhook does not
+        # come with is refused by _handle, with a reason you can read in ws.events.
         @app.route("/webhooks/<kind>", methods=["GET", "POST"])
         def webhook(kind: str):
             if kind not in KINDS:
@@ -145,16 +155,17 @@ class WebhookServer:
 
     def _handle(self, kind: str) -> Response:
         if request.method not in METHODS[kind]:
-            why = (f"{kind} webhooks are let in only with {' or '.join(METHODS[kind])}: a GET's query "
-                   "string is not covered by the signature (leave eventMethod out of your NCCOs, and "
-                   "event_method out of create_call: POST is the default)")
+            why = f"{kind} webhooks are let in only with {' or '.join(METHODS[kind])}"
+            if request.method == "GET":
+                why += (": a GET's query string is not covered by the signature (leave eventMethod "
+                        "out of your NCCOs, and event_method out of create_call: POST is the default)")
             return self._refuse(kind, why, 405, b"", headers={"Allow": ", ".join(METHODS[kind])})
         try:
             body = request.get_data()
             if len(body) >= MAX_BODY:  # a chunked body stops at the limit, unread beyond it
                 raise RequestEntityTooLarge()
         except RequestEntityTooLarge:
-            return self._refuse(kind, f"the body is larger than {MAX_BODY} bytes: no webhook is", 413, b"")
+            return self._refuse(kind, f"the body is {MAX_BODY} bytes or more: no webhook is", 413, b"")
         except (ClientDisconnected, ValueError, OSError) as error:  # a broken or malformed body
             return self._refuse(kind, f"the body could not be read ({type(error).__name__})", 400, b"")
         claims, refused = self._claims(request.headers.get("Authorization"), body)
@@ -172,6 +183,8 @@ class WebhookServer:
 
     def _refuse(self, kind: str, why: str, status: int, body: bytes, headers: dict | None = None) -> Response:
         """Refuse a request, keeping only a summary of it: anyone can send one."""
+        if not self._keep_refusal():
+            return Response(f"Refused: {why}", status=status, headers=headers)
         log.warning("refused a %s webhook: %s", kind, why)
         summary = {"method": request.method, "path": request.path,
                    "size": request.content_length if request.content_length is not None else len(body),
@@ -179,6 +192,21 @@ class WebhookServer:
         event_id = self.store.add(kind, request.method, summary, verified=False, refused=why)
         self.store.answered(event_id, status)
         return Response(f"Refused: {why}", status=status, headers=headers)
+
+    def _keep_refusal(self) -> bool:
+        """Whether this minute's allowance of kept refusals has room for one more."""
+        with self._refusals_lock:
+            minute = int(time.monotonic() // 60)
+            if minute != self._refusal_minute:
+                self._refusal_minute, self._refusals_kept = minute, 0
+            if self._refusals_kept < REFUSALS_KEPT_PER_MINUTE:
+                self._refusals_kept += 1
+                return True
+            self.refusals_not_kept += 1
+            if self.refusals_not_kept % 1000 == 1:
+                log.warning("more than %d refused requests this minute: counting them, not keeping "
+                            "them (%d so far)", REFUSALS_KEPT_PER_MINUTE, self.refusals_not_kept)
+            return False
 
     def _answer(self, kind: str, event_id: int, payload: dict) -> Response:
         """Your handler's answer to a verified webhook (the default one if you wrote none)."""
@@ -270,7 +298,7 @@ def _query(args) -> dict:
     payload, ...) arrive JSON-encoded: they are decoded here."""
     data = {}
     for key, value in args.items():
-        if value[:1] in "{[":
+        if value.startswith(("{", "[")):
             try:
                 value = json.loads(value)
             except (ValueError, RecursionError):

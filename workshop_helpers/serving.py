@@ -13,6 +13,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections import OrderedDict
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -20,13 +21,19 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 log = logging.getLogger("workshop_helpers.http")
 
 #: How long a connection waits, after its response, for the client to close it first,
-#: and the most it reads meanwhile (a refused 100 MB upload is not read to its end).
+#: and the most it reads meanwhile.
 LINGER_SECONDS = 5
 LINGER_BYTES = 1024 * 1024
 
 #: How long a connection may be silent before it is closed: a client sends its request
 #: at once, and a connection that sends nothing only holds a thread and a file.
 READ_TIMEOUT = 5
+
+#: How long a connection may stay open at all, however it trickles its bytes in: the read
+#: time-out is per read, so a client sending a byte every few seconds would otherwise hold
+#: a thread for days (werkzeug itself reads what is left of a refused body, too). Checked
+#: as each new connection arrives, which is when the room it takes is needed.
+CONNECTION_DEADLINE = 60
 
 #: Connections open at once before the oldest one still waiting for its request is
 #: closed to make room, so that idle connections can never lock real requests out.
@@ -38,7 +45,7 @@ class QuietRequestHandler(WSGIRequestHandler):
 
     # Werkzeug writes a response in several small pieces. With Nagle's algorithm on, the
     # last piece waits for the client's delayed ACK (about 40 ms) unless the socket is
-    # closed at once, which LingeringServer no longer does.
+    # closed at once, which LingeringServer does not do (it waits for the client to close).
     disable_nagle_algorithm = True
     timeout = READ_TIMEOUT  # socketserver applies it to every read of the connection
 
@@ -56,13 +63,16 @@ class LingeringServer(ThreadedWSGIServer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._open: set[socket.socket] = set()  # accepted here (the proxy hands over others)
+        self._open: dict[socket.socket, float] = {}  # accepted here, and when each must end
         self._waiting: OrderedDict[socket.socket, None] = OrderedDict()  # no request yet, oldest first
         self._connections_lock = threading.Lock()
 
     def process_request(self, request: socket.socket, client_address) -> None:
+        now = time.monotonic()
         with self._connections_lock:
-            self._open.add(request)
+            for late in [connection for connection, deadline in self._open.items() if deadline < now]:
+                _hang_up(late)  # open too long: its thread's next read ends, and it closes
+            self._open[request] = now + CONNECTION_DEADLINE
             self._waiting[request] = None
             if len(self._open) > MAX_CONNECTIONS and len(self._waiting) > 1:
                 oldest = next(iter(self._waiting))
@@ -88,7 +98,7 @@ class LingeringServer(ThreadedWSGIServer):
             pass  # a reset, a time-out or a TLS alert: the client is gone either way
         with self._connections_lock:
             self._waiting.pop(request, None)
-            self._open.discard(request)
+            self._open.pop(request, None)
         super().shutdown_request(request)
 
 
