@@ -132,8 +132,8 @@ class LocalCA:
         """The public CAs plus ours (trusting this file keeps real https working too):
         written again whenever it is not exactly that, a bundle cut short or one made with
         an older CA or an older certifi."""
-        public = Path(certifi.where()).read_text()
-        wanted = (public.rstrip() + "\n" + self.ca_path.read_text()).encode()
+        # As bytes: PEM is ASCII, and a stray byte must not depend on this machine's locale.
+        wanted = Path(certifi.where()).read_bytes().rstrip() + b"\n" + self.ca_path.read_bytes()
         try:
             if self.bundle_path.read_bytes() == wanted:
                 return
