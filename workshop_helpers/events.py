@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import config
 from .locks import try_lock
 
 log = logging.getLogger("workshop_helpers")
@@ -314,20 +315,19 @@ class EventStore:
             return self._table("calls").copy(deep=False)
 
     def inputs(self) -> pd.DataFrame:
-        """One row per input result: the keys pressed or the words said, per leg (what
-        `inputs(events())` gives)."""
+        """One row per input result: the keys pressed or the words said, per leg."""
         with self._parsed_lock:
             return self._table("inputs").copy(deep=False)
 
     def recordings(self) -> pd.DataFrame:
-        """One row per recording, with its download URL (what `recordings(events())` gives)."""
+        """One row per recording, with its download URL."""
         with self._parsed_lock:
             return self._table("recordings").copy(deep=False)
 
     def call_events(self, uuid: str, conversation: bool = True) -> pd.DataFrame:
         """The verified events of leg `uuid`, in order, and, with `conversation`, those of
-        its conversation that carry no leg (recordings): what `for_call(events(), uuid)`
-        gives, found by the leg instead of by searching every row."""
+        its conversation that carry no leg (recordings), found by the leg instead of by
+        searching every row."""
         with self._parsed_lock:
             table = self._table("events")
             places = self._by_leg.get(uuid, [])
@@ -581,45 +581,6 @@ def is_status_event(events: pd.DataFrame) -> pd.Series:
     return events["status"].fillna("") != ""
 
 
-def inputs(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per input result: the keys pressed or the words said, per leg."""
-    rows = events[(events["kind"] == "input") & events["verified"]]
-    payloads = [_dict(p) for p in rows["payload"]]
-    return pd.DataFrame({
-        "received_at": rows["received_at"],
-        "uuid": rows["uuid"],
-        "digits": rows["digits"],
-        "timed_out": [p.get("dtmf", {}).get("timed_out") if isinstance(p.get("dtmf"), dict) else None
-                      for p in payloads],
-        "speech": rows["speech"],
-        "confidence": [_confidence(p) for p in payloads],
-    }).reset_index(drop=True)
-
-
-def recordings(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per recording: where to download it, how big, which conversation."""
-    rows = events[events["recording_url"].notna() & events["verified"]]
-    payloads = rows["payload"].map(_dict)
-    return pd.DataFrame({
-        "received_at": rows["received_at"],
-        "conversation_uuid": rows["conversation_uuid"],
-        "recording_url": rows["recording_url"],
-        "size": [_whole_number(p.get("size")) for p in payloads],
-        "start_time": _times(payloads.map(lambda p: p.get("start_time"))),
-        "end_time": _times(payloads.map(lambda p: p.get("end_time"))),
-    }).reset_index(drop=True)
-
-
-def for_call(events: pd.DataFrame, uuid: str) -> pd.DataFrame:
-    """The events of one leg, plus those of its conversation that carry no leg (records)."""
-    events = events[events["verified"]]
-    conversation = events.loc[events["uuid"] == uuid, "conversation_uuid"]
-    mine = events["uuid"] == uuid
-    if len(conversation):
-        mine |= events["uuid"].isna() & (events["conversation_uuid"] == conversation.iloc[0])
-    return events[mine].reset_index(drop=True)
-
-
 def _fields(payload: dict) -> dict:
     """The columns worth reading, taken from a payload whatever shape it has."""
     get = payload.get
@@ -763,12 +724,12 @@ def _companions(store: Path) -> list[Path]:
 
 
 def _private_folder(folder: Path) -> None:
-    """Make `folder` (or tighten it to) 0700: only its owner may list or enter it."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Make `folder` (or tighten it to) one only its owner may list or enter (config's rule
+    for every state folder)."""
     try:
-        if stat.S_IMODE(folder.stat().st_mode) != 0o700:
-            os.chmod(folder, 0o700)
+        config.private_dir(folder)
     except OSError as error:  # (a file system without modes): the store still works
+        folder.mkdir(parents=True, exist_ok=True)
         log.warning("could not make %s private: %s", folder, error)
 
 

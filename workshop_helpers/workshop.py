@@ -28,7 +28,7 @@ import pandas as pd
 from vonage import Vonage
 
 from . import config, live_setup, problems, tunnel
-from .events import EventStore, for_call, own_store
+from .events import EventStore, own_store
 from .sandbox import PhoneHandle, Sandbox
 from .sandbox.clock import check_clock
 from .sandbox.engine import check_status
@@ -349,22 +349,19 @@ class Workshop:
         else:
             time.sleep(seconds)
 
-    def tell_problems(self, uuid: str, quiet: bool = False, events: pd.DataFrame | None = None) -> list[str]:
+    def tell_problems(self, uuid: str, quiet: bool = False) -> list[str]:
         """Print, under the cell that waited, what went wrong on call `uuid` that has not
         been said yet (a handler that raised or returned no NCCO, an NCCO refused, a
         webhook that failed, the platform's error events, a stream it could not fetch);
-        return all of it. `quiet`
-        only returns it (and counts it as said); `events` is ws.events, if you have it."""
+        return all of it. `quiet` only returns it (and counts it as said)."""
         deliveries, noted = [], []
         if self.sandbox is not None:
             deliveries = self.sandbox.webhooks(uuid)
             noted = [e["text"] for e in self.sandbox.transcript(uuid)
                      if e["who"] == "platform" and e["kind"] == "error"]
-        if events is None:  # the store finds the call's rows by its leg: no table searched
-            found = problems.problems(self.store.call_events(uuid), deliveries, noted)
-        else:
-            found = problems.problems(for_call(events, uuid), deliveries, noted)
-        found += self._new_refusals(events)
+        # The store finds the call's rows by its leg: no table is built or searched.
+        found = problems.problems(self.store.call_events(uuid), deliveries, noted)
+        found += self._new_refusals()
         found += [problem for part in self._attached for problem in part.take_problems()]
         new = [problem for problem in found if (uuid, problem) not in self._told]
         self._told.update((uuid, problem) for problem in new)
@@ -372,18 +369,12 @@ class Workshop:
             print(problems.report(new, f"call {uuid}"))
         return found
 
-    def _new_refusals(self, events: pd.DataFrame | None = None) -> list[str]:
+    def _new_refusals(self) -> list[str]:
         """Requests your server refused since the last time this was said (a refused
-        webhook carries no call, so it is said under whichever call is waited on next).
-        `events` is ws.events, if you have it; otherwise the store counts them."""
-        if events is None:
-            after = self.store.refusals
-        else:
-            reasons = list(events.loc[events["refused"].notna(), "refused"])
-            after = lambda told: (len(reasons), reasons[told:])  # noqa: E731
-        count, new = after(self._refusals_told)
+        webhook carries no call, so it is said under whichever call is waited on next)."""
+        count, new = self.store.refusals(self._refusals_told)
         if count < self._refusals_told:  # the events were cleared
-            count, new = after(0)
+            count, new = self.store.refusals(0)
         self._refusals_told = count
         return [problems.refused(len(new), sorted(set(new)), self.mode)] if new else []
 

@@ -145,9 +145,9 @@ def finish(ws, uuids, seconds: float = 30) -> "Calls":
             endless.add(uuid)
             ws.client.voice.hangup(uuid)
             ws.wait_for(uuid, timeout=30, tell=False)
-    found, events = [], ws.events
+    found = []
     for uuid in uuids:
-        found += [p for p in ws.tell_problems(uuid, quiet=True, events=events) if p not in found]
+        found += [p for p in ws.tell_problems(uuid, quiet=True) if p not in found]
     if found:
         print(problems.report(found, "the calls the check placed"))
     return Calls(endless, found)
