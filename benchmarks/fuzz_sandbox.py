@@ -42,9 +42,8 @@ def main() -> int:
 
 def fuzz(folder: Path, args) -> int:
     import requests
-    from hypothesis import HealthCheck, Phase, given, seed, settings
-
     from conftest import Receiver, running_sandbox
+    from hypothesis import HealthCheck, Phase, given, seed, settings
     from test_sandbox_fuzz import Target, fuzz_requests, problem
 
     statuses: collections.Counter = collections.Counter()

@@ -8,8 +8,6 @@ import numpy as np
 import requests
 import soundfile
 from flask import Response
-
-from conftest import wait_until
 from test_call_lifecycle import APP_NUMBER, place
 
 PRESSER = "447700900006"  # answers and presses 1 when asked for input
@@ -188,7 +186,7 @@ def test_record_ends_on_silence(client, sandbox, receiver):
 
 
 def test_background_record_runs_until_hangup_and_reports_after_completed(client, sandbox, receiver):
-    uuid = place(client, receiver, "447700900000", ncco=[
+    place(client, receiver, "447700900000", ncco=[
         {"action": "record", "eventUrl": [receiver.url("recording")], "format": "ogg", "split": "conversation"},
         {"action": "talk", "text": "one two three four five six seven eight nine ten"}])
     receiver.wait_for(lambda r: r.payloads("recording"))

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 import requests
+from conftest import running_sandbox
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from vonage import Auth, HttpClientOptions, Vonage
@@ -27,7 +28,6 @@ from vonage_application import ApplicationConfig
 from vonage_http_client.errors import AuthenticationError, HttpRequestError, NotFoundError
 from vonage_voice import CreateCallRequest, Talk
 
-from conftest import running_sandbox
 from workshop_helpers.sandbox import Sandbox
 
 MAGIC_ANSWERS = "447700900000"

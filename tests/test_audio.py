@@ -18,12 +18,12 @@ from datetime import datetime
 import numpy as np
 import pytest
 import soundfile
-from flask import Response
-from vonage_voice.models import TtsStreamOptions
-
 from conftest import assert_took, sleep_until, wait_until
+from flask import Response
 from test_actions import download
 from test_call_lifecycle import place
+from vonage_voice.models import TtsStreamOptions
+
 from workshop_helpers.sandbox import media
 from workshop_helpers.sandbox.speech import PHONE_VOICE, PLATFORM_VOICE, WORDS_PER_MINUTE, Speech
 

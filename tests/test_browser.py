@@ -27,9 +27,8 @@ from ipykernel.ipkernel import IPythonKernel
 from jupyter_client.kernelspec import KernelSpecManager
 
 playwright = pytest.importorskip("playwright.sync_api", reason="install the test extras: make test")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
 from conftest import chromium_path  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

@@ -17,13 +17,12 @@ import uuid as uuids
 import numpy as np
 import pytest
 import soundfile
-from flask import Response
-from vonage_http_client.errors import HttpRequestError, NotFoundError
-from vonage_voice.models import AudioStreamOptions, TtsStreamOptions
-
 from conftest import Receiver, assert_took, running_sandbox, sleep_until, wait_until
+from flask import Response
 from test_api_errors import Api, assert_error
 from test_call_lifecycle import place
+from vonage_http_client.errors import HttpRequestError, NotFoundError
+from vonage_voice.models import AudioStreamOptions, TtsStreamOptions
 
 LISTENER = "447700900000"  # answers after 1 s and listens
 ALICE, BOB = "447700900301", "447700900302"

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from conftest import TICK, wait_until
 from vonage_voice import Talk, Wait
 
 from workshop_helpers.ncco import validate_ncco
-
-from conftest import TICK, wait_until
 
 APP_NUMBER = "447700900100"
 
@@ -192,6 +191,7 @@ def test_a_taken_port_gives_a_clear_error(sandbox, tmp_path):
 
 def test_stop_is_idempotent_and_frees_the_port(tmp_path):
     import socket
+
     from workshop_helpers.sandbox import Sandbox
     sandbox = Sandbox(state_dir=tmp_path / "s", speed=20).start()
     port = int(sandbox.api_host.rsplit(":", 1)[1])

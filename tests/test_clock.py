@@ -9,9 +9,9 @@ import threading
 import time
 
 import pytest
+from conftest import poll_until
 
 import workshop_helpers as wh
-from conftest import poll_until
 from workshop_helpers.sandbox import Sandbox, SandboxError
 from workshop_helpers.sandbox.clock import Clock, VirtualClock, make_clock
 

@@ -18,14 +18,13 @@ import numpy as np
 import pytest
 import soundfile
 from aiohttp import WSMsgType, web
-from flask import Response
-
 from conftest import TICK
-from workshop_helpers.sandbox import media
-from workshop_helpers.sandbox.speech import PHONE_VOICE
-
+from flask import Response
 from test_actions import download
 from test_call_lifecycle import APP_NUMBER, place
+
+from workshop_helpers.sandbox import media
+from workshop_helpers.sandbox.speech import PHONE_VOICE
 
 ALICE, BOB = "447700900301", "447700900302"  # scriptable phones: the caller and the callee
 BUSY, NEVER_ANSWERS, UNAVAILABLE, REJECTS, OUT_OF_SERVICE = (
@@ -391,13 +390,13 @@ class WebSocketServer:
         after, frames = int(request.query.get("after", 0)), 0
         async for message in socket_:
             if message.type == WSMsgType.TEXT:
-                self._note(lambda: connection["messages"].append(json.loads(message.data)))
+                self._note(lambda: connection["messages"].append(json.loads(message.data)))  # noqa: B023 (runs now)
                 if mode == "burst" and json.loads(message.data)["event"] == "websocket:connected":
                     for _ in range(int(request.query["frames"])):  # all at once, not paced
                         await socket_.send_bytes(np.full(320, 8000, "<i2").tobytes())
             elif message.type == WSMsgType.BINARY:
                 frames += 1
-                self._note(lambda: connection["messages"].append(message.data))
+                self._note(lambda: connection["messages"].append(message.data))  # noqa: B023 (runs now)
                 if mode == "echo":
                     await socket_.send_bytes(message.data)
                 if mode == "close" and frames >= after:

@@ -8,9 +8,8 @@ import io
 
 import numpy as np
 import soundfile
-from flask import Response
-
 from conftest import wait_until
+from flask import Response
 from test_actions import download as fetch
 from test_call_lifecycle import place
 

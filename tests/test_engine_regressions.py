@@ -6,9 +6,9 @@ import asyncio
 import threading
 
 import pytest
-
 from conftest import wait_until
 from test_call_lifecycle import place
+
 from workshop_helpers.sandbox import PhoneError
 from workshop_helpers.sandbox.clock import Clock
 
@@ -21,7 +21,7 @@ def heard(sandbox, uuid):
 
 def test_a_recording_cut_short_by_hangup_still_sends_its_event(client, sandbox, receiver):
     phone = sandbox.phone("447700900501").script(script=[{"wait": 2}, {"hangup": True}])
-    uuid = place(client, receiver, phone.number, ncco=[
+    place(client, receiver, phone.number, ncco=[
         {"action": "record", "endOnKey": "#", "eventUrl": [receiver.url("recording")]},
         {"action": "wait", "timeout": 60}])
     receiver.wait_for(lambda r: r.payloads("recording"))
@@ -31,7 +31,7 @@ def test_a_recording_cut_short_by_hangup_still_sends_its_event(client, sandbox, 
 def test_a_long_spoken_answer_wins_over_the_dtmf_time_out(client, sandbox, receiver):
     phone = sandbox.phone("447700900502").script(
         script=[{"await_input": True}, {"say": "I would like to talk to sales please"}])
-    uuid = place(client, receiver, phone.number, ncco=[
+    place(client, receiver, phone.number, ncco=[
         {"action": "input", "type": ["dtmf", "speech"], "eventUrl": [receiver.url("input")]}])
     receiver.wait_for(lambda r: r.payloads("input"))
     result = receiver.payloads("input")[0]
@@ -68,7 +68,7 @@ def test_transfer_during_the_answer_webhook_wins(client, sandbox, receiver):
 
 def test_speech_barges_in_on_a_prompt(client, sandbox, receiver):
     phone = sandbox.phone("447700900503").script(script=[{"wait": 2}, {"say": "sales"}])
-    uuid = place(client, receiver, phone.number, ncco=[
+    place(client, receiver, phone.number, ncco=[
         {"action": "talk", "text": "Tell me what you want", "bargeIn": True, "loop": 0},
         {"action": "input", "type": ["speech"], "eventUrl": [receiver.url("input")]}])
     receiver.wait_for(lambda r: r.payloads("input"))
@@ -182,7 +182,7 @@ def test_an_empty_answer_is_an_invalid_ncco_and_the_fallback_is_tried(client, sa
 
 
 def test_webhook_methods_follow_the_documented_defaults(client, receiver):
-    uuid = place(client, receiver, "447700900006", event_method="GET", ncco=[
+    place(client, receiver, "447700900006", event_method="GET", ncco=[
         {"action": "record", "eventUrl": [receiver.url("recording")]},
         {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1}}])
     receiver.wait_for(lambda r: r.payloads("recording"))
@@ -238,8 +238,9 @@ def test_end_on_silence_ends_when_its_quiet_runs_out_even_a_rounding_error_short
 def test_a_stream_that_played_to_its_end_lasted_exactly_its_length_whenever_it_began(offset):
     """Call time is a sum of moments, so 8 s played from 37.3 s in could come out as
     7.999999999999999 s: the transcript keeps lengths to the microsecond."""
-    import workshop_helpers as wh
     from vonage_voice import Stream
+
+    import workshop_helpers as wh
     ws = wh.start(clock="virtual")
     try:
         ws.sleep(offset)
@@ -256,13 +257,14 @@ def test_a_stream_that_played_to_its_end_lasted_exactly_its_length_whenever_it_b
 
 
 def test_a_phone_that_awaits_the_beep_speaks_after_it_however_long_the_greeting():
-    import workshop_helpers as wh
     from vonage_voice import Record, Talk
+
+    import workshop_helpers as wh
     ws = wh.start(clock="virtual")
     try:
         for greeting in ("Hi.", "Sorry, nobody is here to take your call right now. Please leave a message."):
             @ws.answer
-            def answer(call):
+            def answer(call, greeting=greeting):
                 return [Talk(text=greeting), Record(beepStart=True, endOnSilence=3)]
 
             phone = ws.phone("447700900614").script(script=[{"await_beep": True}, {"say": "it is me"}])

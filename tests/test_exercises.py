@@ -8,8 +8,18 @@ import json
 from pathlib import Path
 
 import pytest
-from vonage_voice import (Connect, Conversation, CreateCallRequest, Dtmf, Input, Phone, PhoneEndpoint, Record,
-                          Talk, ToPhone)
+from vonage_voice import (
+    Connect,
+    Conversation,
+    CreateCallRequest,
+    Dtmf,
+    Input,
+    Phone,
+    PhoneEndpoint,
+    Record,
+    Talk,
+    ToPhone,
+)
 
 import workshop_helpers as wh
 from workshop_helpers.exercises import SOLUTIONS
@@ -18,8 +28,8 @@ from workshop_helpers.exercises.conferences import moderated, proxy
 from workshop_helpers.exercises.ivr import ivr
 from workshop_helpers.exercises.make_a_call import send_code
 from workshop_helpers.exercises.receive_a_call import say_number
-from workshop_helpers.exercises.user_input import repeat_menu, two_levels
 from workshop_helpers.exercises.solved import solve
+from workshop_helpers.exercises.user_input import repeat_menu, two_levels
 
 MENU_CELL = '''
 @ws.answer
@@ -319,6 +329,7 @@ def test_each_notebook_starter_cell_is_the_starter_its_check_knows():
     """The starter is written in the notebook and in the exercise (for Not attempted):
     they must stay the same code."""
     import ast
+
     from workshop_helpers.exercises.solved import exercise
     for path in sorted(Path("notebooks").glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
@@ -402,6 +413,7 @@ def test_proxy_mistakes_are_incorrect_with_who_rang_and_who_heard_whom(ws, tmp_p
 
 def test_the_hold_music_is_served_by_the_webhook_server(ws):
     import io
+
     import requests
     import soundfile
     audio = requests.get(ws.hold_music_url, timeout=10)

@@ -177,7 +177,7 @@ def attendees(hub):
         hub.api(f"/hub/api/users/{name}", method="POST")
         hub.api(f"/hub/api/users/{name}/server", method="POST")
     for name in USERS:
-        wait(f"{name}'s server", lambda: hub.api(f"/hub/api/users/{name}")["servers"].get("", {}).get("ready"), hub)
+        wait(f"{name}'s server", lambda name=name: hub.api(f"/hub/api/users/{name}")["servers"].get("", {}).get("ready"), hub)
     yield USERS
     if hub.process.poll() is None:  # (the last test stops the hub, and with it the servers)
         for name in USERS:

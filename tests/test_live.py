@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
 from pyngrok import ngrok
 
 import workshop_helpers as wh
 import workshop_helpers.workshop
-from conftest import wait_until
 from workshop_helpers import config, tunnel
 
 TOKEN = "standin-authtoken-0123456789"
@@ -420,6 +420,7 @@ def test_the_linked_number_passes(sandbox, live_env, capsys):
 
 def test_an_api_that_never_answers_is_a_time_out_in_words_not_a_hang(sandbox, live_env, monkeypatch):
     import socket
+
     from workshop_helpers import vonage_app
     monkeypatch.setattr(vonage_app, "API_TIMEOUT", 1)
     with socket.socket() as silent:  # accepts connections (the backlog) and never answers
@@ -440,6 +441,7 @@ def test_a_403_from_the_api_says_which_account_owns_the_application():
     response, gets the words."""
     import requests
     from vonage_http_client.errors import ForbiddenError
+
     from workshop_helpers.vonage_app import api_problem
     response = requests.models.Response()
     response.status_code, response._content, response.url = 403, b'{"title": "Forbidden"}', "https://api.nexmo.com/v2"

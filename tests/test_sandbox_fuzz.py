@@ -25,12 +25,12 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import requests
+from conftest import Receiver, running_sandbox
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import Receiver, running_sandbox
 from workshop_helpers.sandbox.api import create_app
 
 APP_NUMBER = "447700900100"

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import select
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import time
+import uuid as uuidlib
 from pathlib import Path
 
 import jwt
 import pytest
-import time
-import uuid as uuidlib
 from vonage import Auth, HttpClientOptions, Vonage
 
 

@@ -22,11 +22,11 @@ import uuid
 import certifi
 import pytest
 import requests
+from conftest import running_sandbox
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
-
-from conftest import running_sandbox
 from test_call_lifecycle import place
+
 from workshop_helpers import config
 from workshop_helpers.ncco import NccoError, parse_ncco
 from workshop_helpers.sandbox.__main__ import parser

@@ -11,11 +11,11 @@ import socket
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import wait_until
+from test_live import live_env, ngrok_path  # noqa: F401 (fixtures)
 from vonage_voice import Connect, Talk, WebsocketEndpoint
 
 import workshop_helpers as wh
-from conftest import wait_until
-from test_live import live_env, ngrok_path  # noqa: F401 (fixtures)
 from workshop_helpers.sandbox import media
 from workshop_helpers.voice_bot import BotCall, VoiceBot, frames_of, speech_frames
 

@@ -5,7 +5,6 @@ of what it stored still works. (benchmarks/fuzz_webhooks.py runs 10,000 and more
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
-
 from webhook_requests import requests, send, server
 
 

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import jwt
 import pytest
 import requests
-
 from conftest import post_webhook, wait_until, webhook_token
+
 from workshop_helpers import serving
 from workshop_helpers.server import MAX_BODY, REFUSED_PREVIEW
 

@@ -6,10 +6,9 @@ import hashlib
 import threading
 
 import jwt
-from vonage_jwt.verify_jwt import verify_signature
-
 from conftest import wait_until
 from test_call_lifecycle import place
+from vonage_jwt.verify_jwt import verify_signature
 
 TALK = [{"action": "talk", "text": "Hello"}]
 

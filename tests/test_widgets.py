@@ -8,10 +8,10 @@ import base64
 
 import ipywidgets as widgets
 import pytest
+from conftest import poll_until, wait_until
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from conftest import poll_until, wait_until
 from workshop_helpers.ncco import ACTION_MODELS, NccoError
 from workshop_helpers.widgets import Dialer, EventTable, NccoComposer, PhoneWidget
 from workshop_helpers.widgets.model_form import ModelForm
@@ -93,7 +93,7 @@ def test_an_invalid_value_is_shown_next_to_its_field_and_the_ncco_refuses():
     assert "less than or equal to 20" in max_digits.error.value and max_digits.error.layout.display is None
     assert "1 to fix" in composer.status.value
     with pytest.raises(NccoError, match="maxDigits"):
-        composer.ncco
+        _ = composer.ncco
     max_digits.widget.value = "abc"
     assert composer.problems == [("ncco[0].dtmf.maxDigits", "'abc' is not a whole number")]
     max_digits.widget.value = "5"

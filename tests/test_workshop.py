@@ -12,10 +12,10 @@ import jwt
 import pandas as pd
 import pytest
 import requests
+from conftest import post_webhook, wait_until, webhook_token
 from vonage_voice import CreateCallRequest, Dtmf, Input, Phone, Talk, ToPhone
 
 import workshop_helpers as wh
-from conftest import post_webhook, wait_until, webhook_token
 
 
 def completed(ws, uuid):
@@ -97,7 +97,7 @@ def test_a_handler_that_raises_gets_a_500_and_the_server_keeps_serving(ws):
     def answer(call):
         raise KeyError("missing")
 
-    uuid = ws.phone("447700900124").call(ws.number)
+    ws.phone("447700900124").call(ws.number)
     wait_until(lambda: ws.events["handler_error"].notna().any())
     events = ws.events  # one snapshot: more webhooks may arrive meanwhile
     error_row = events[events["handler_error"].notna()].iloc[0]

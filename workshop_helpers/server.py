@@ -41,9 +41,9 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from . import problems
 from .events import EventStore
-from .sounds import SOUNDS, sound_wav
 from .ncco import NccoError, validate_ncco
 from .serving import BackgroundServer
+from .sounds import SOUNDS, sound_wav
 
 log = logging.getLogger(__name__)
 

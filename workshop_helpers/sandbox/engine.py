@@ -33,8 +33,8 @@ from .ids import IdFactory
 from .media import SAMPLE_RATE, AudioLibrary
 from .phones import PhoneBook, VirtualPhone
 from .speech import Speech
-from .websocket import WebSocketParty
 from .webhooks import NccoFetchError, Outbox, Webhook, WebhookClient
+from .websocket import WebSocketParty
 
 log = logging.getLogger(__name__)
 

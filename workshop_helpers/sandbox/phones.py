@@ -18,8 +18,8 @@ import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from vonage_utils.types import PhoneNumber
 from pydantic import TypeAdapter, ValidationError
+from vonage_utils.types import PhoneNumber
 
 from . import media
 from .speech import PHONE_VOICE

@@ -20,12 +20,12 @@ from vonage import Auth, HttpClientOptions, Vonage
 from .. import config
 from ..locks import locked
 from ..serving import BackgroundServer
+from . import media
 from .api import create_app
 from .application import SandboxApplication
 from .clock import check_seconds, make_clock
 from .engine import Platform, SandboxError, check_status
 from .ids import IdFactory
-from . import media
 from .phones import MAGIC_NUMBERS, Behaviour, PhoneError, check_digits
 from .proxy import PUBLIC_API_URL, ConnectProxy
 from .speech import PHONE_VOICE

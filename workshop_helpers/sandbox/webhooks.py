@@ -18,6 +18,7 @@ import json
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+
 import aiohttp
 
 from ..ncco import NccoError, parse_ncco

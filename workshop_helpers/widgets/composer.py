@@ -58,7 +58,8 @@ class ActionEditor:
         self.title.value = f"<b>{index + 1}. {self.name}</b>"
         left = self.form.show_problems(problems)
         message = "; ".join(f"{where + ': ' if where else ''}{why}" for where, why in left)
-        self.error.value = f'<div style="{ERROR_STYLE}; margin-left: 0">{html.escape(message, quote=False)}</div>' if left else ""
+        shown = html.escape(message, quote=False)
+        self.error.value = f'<div style="{ERROR_STYLE}; margin-left: 0">{shown}</div>' if left else ""
 
 
 class NccoComposer:

@@ -32,7 +32,8 @@ CONTROLS = {
     "transfer": ("Transfer", "ws.client.voice.transfer_call_ncco({uuid!r}, ncco)"),
     "talk": ("Play TTS", "ws.client.voice.play_tts_into_call({uuid!r}, TtsStreamOptions(text={text!r}))"),
     "stop_talk": ("Stop TTS", "ws.client.voice.stop_tts({uuid!r})"),
-    "stream": ("Stream audio", "ws.client.voice.play_audio_into_call({uuid!r}, AudioStreamOptions(stream_url=[{url!r}]))"),
+    "stream": ("Stream audio",
+               "ws.client.voice.play_audio_into_call({uuid!r}, AudioStreamOptions(stream_url=[{url!r}]))"),
     "stop_stream": ("Stop audio", "ws.client.voice.stop_audio_stream({uuid!r})"),
     "dtmf": ("Send DTMF", "ws.client.voice.play_dtmf_into_call({uuid!r}, {digits!r})"),
 }
