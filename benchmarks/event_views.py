@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import io
 import json
@@ -154,7 +155,7 @@ def fill(path: Path, rows: int, seed: int = 15) -> None:
                           extra.get("refused"), extra.get("handler_error"), answer_status(extra)))
         moment += timedelta(seconds=rng.uniform(5, 40))
     with sqlite3.connect(path) as db:
-        db.execute(SCHEMA)
+        db.executescript(SCHEMA)  # (two statements: the events and the tokens tables)
         db.executemany("INSERT INTO events (received_at, kind, method, payload, verified, refused, handler_error,"
                        " response_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch[:rows])
     db.close()
@@ -172,8 +173,6 @@ def timed(function) -> float:
 def measure(rows: int, repeat: int, home: Path) -> dict:
     """Start a workshop on a store of `rows` webhooks; time its views and a call's wait."""
     os.environ["VOICE_WORKSHOP_HOME"] = str(home)
-    from vonage_voice import Dtmf, Input, Talk
-
     import workshop_helpers as wh
     from workshop_helpers import config
 
@@ -188,59 +187,80 @@ def measure(rows: int, repeat: int, home: Path) -> dict:
     ws = wh.start(clock="virtual")
     result["start"] = time.perf_counter() - started
     try:
-        @ws.answer
-        def answer(call):
-            return [Talk(text="Press 1 for sales"),
-                    Input(type=["dtmf"], dtmf=Dtmf(maxDigits=1), eventUrl=[ws.webhook_url("input")])]
-
-        @ws.on_input
-        def on_input(event):
-            return [Talk(text=f"You pressed {event['dtmf']['digits']}")]
-
-        some_leg = None
-        result["first"] = {
-            "events": timed(lambda: ws.events),
-            "calls": timed(lambda: ws.calls),
-            "inputs": timed(lambda: ws.inputs),
-            "recordings": timed(lambda: ws.recordings),
-        }
-        calls = ws.calls
-        some_leg = calls["uuid"].iloc[len(calls) // 2] if len(calls) else None
-        result["first"]["call_events"] = timed(lambda: ws.call_events(some_leg or "none"))
+        serve_a_menu(ws)
+        result["first"] = first_looks(ws)
         gc.collect()
         result["rss_mb"] = (psutil.Process().memory_info().rss - rss_before) / 1e6
-
-        waits, views = [], {name: [] for name in VIEWS}
-        rng = random.Random(7)
-        moment = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
-        for _ in range(repeat):
-            def call_and_wait():
-                phone = ws.phone("447700900123").script(script=[{"await_input": True}, {"press": "1"}])
-                leg = phone.call(ws.number)
-                ws.wait_for(leg)
-                return leg
-            started = time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()):  # what it says of the refused rows
-                leg = call_and_wait()
-            waits.append(time.perf_counter() - started)
-            # (each lambda is timed at once, inside this iteration)
-            for name, view in (("events", lambda: ws.events), ("calls", lambda: ws.calls),
-                               ("inputs", lambda: ws.inputs), ("recordings", lambda: ws.recordings),
-                               ("call_events", lambda: ws.call_events(leg))):
-                # Each view is timed after another call's webhooks have arrived: what it
-                # costs includes reading them.
-                for kind, payload, extra in call_rows(rng, moment):  # as the server stores them
-                    stored = ws.store.add(kind, "POST", payload, verified=bool(extra.get("verified", 1)),
-                                          refused=extra.get("refused"))
-                    ws.store.answered(stored, answer_status(extra), extra.get("handler_error"))
-                moment += timedelta(seconds=30)
-                views[name].append(timed(view))
-        result["wait"] = waits
-        result["views"] = views
+        result["wait"], result["views"] = rounds(ws, repeat)
         result["stored"] = ws.store.version()[0]
     finally:
         wh.stop()
     return result
+
+
+def serve_a_menu(ws) -> None:
+    """The notebook's handlers: an input menu, as in the README."""
+    from vonage_voice import Dtmf, Input, Talk
+
+    @ws.answer
+    def answer(call):
+        return [Talk(text="Press 1 for sales"),
+                Input(type=["dtmf"], dtmf=Dtmf(maxDigits=1), eventUrl=[ws.webhook_url("input")])]
+
+    @ws.on_input
+    def on_input(event):
+        return [Talk(text=f"You pressed {event['dtmf']['digits']}")]
+
+
+def first_looks(ws) -> dict[str, float]:
+    """The time of the first look at each view (what is left of the one-off cost)."""
+    first = {
+        "events": timed(lambda: ws.events),
+        "calls": timed(lambda: ws.calls),
+        "inputs": timed(lambda: ws.inputs),
+        "recordings": timed(lambda: ws.recordings),
+    }
+    calls = ws.calls
+    some_leg = calls["uuid"].iloc[len(calls) // 2] if len(calls) else None
+    first["call_events"] = timed(lambda: ws.call_events(some_leg or "none"))
+    return first
+
+
+def rounds(ws, repeat: int) -> tuple[list[float], dict[str, list[float]]]:
+    """`repeat` rounds of a call plus its wait_for, then each view once: their times."""
+    waits, views = [], {name: [] for name in VIEWS}
+    rng = random.Random(7)
+    moment = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # what it says of the refused rows
+            leg = call_and_wait(ws)
+        waits.append(time.perf_counter() - started)
+        for name, view in (("events", lambda: ws.events), ("calls", lambda: ws.calls),
+                           ("inputs", lambda: ws.inputs), ("recordings", lambda: ws.recordings),
+                           ("call_events", functools.partial(ws.call_events, leg))):
+            # Each view is timed after another call's webhooks have arrived: what it
+            # costs includes reading them.
+            store_a_call(ws, rng, moment)
+            moment += timedelta(seconds=30)
+            views[name].append(timed(view))
+    return waits, views
+
+
+def call_and_wait(ws) -> str:
+    """A virtual phone calls the notebook's number and presses 1; wait_for its leg."""
+    phone = ws.phone("447700900123").script(script=[{"await_input": True}, {"press": "1"}])
+    leg = phone.call(ws.number)
+    ws.wait_for(leg)
+    return leg
+
+
+def store_a_call(ws, rng: random.Random, moment: datetime) -> None:
+    """Another call's webhooks, stored and answered as the server stores them."""
+    for kind, payload, extra in call_rows(rng, moment):
+        stored = ws.store.add(kind, "POST", payload, verified=bool(extra.get("verified", 1)),
+                              refused=extra.get("refused"))
+        ws.store.answered(stored, answer_status(extra), extra.get("handler_error"))
 
 
 def ms(seconds: float) -> str:
@@ -268,21 +288,31 @@ def main(argv: list[str] | None = None) -> int:
     empty_wait = statistics.median(empty["wait"])
     print(f"empty store: wh.start() {ms(empty['start'])}, a call plus wait_for {ms(empty_wait)}\n")
     for r in results:
-        print(f"== {r['rows']:,} stored rows ({r['file_mb']:.1f} MB file; {r['stored']:,} after the calls)")
-        print(f"  wh.start() (parses every stored row once)  {ms(r['start'])}")
-        print(f"  memory: resident set grew by               {r['rss_mb']:8.1f} MB "
-              "(over wh.start() and the first views)")
-        print("  first look at each view                    "
-              + "  ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in r["first"].items()))
-        for name in VIEWS:
-            times = r["views"][name]
-            print(f"  {name:<12} median {ms(statistics.median(times))}   max {ms(max(times))}")
-        wait = statistics.median(r["wait"])
-        print(f"  a call plus wait_for  median {ms(wait)}   max {ms(max(r['wait']))}   "
-              f"(+{(wait - empty_wait) * 1000:.1f} ms over the empty store)")
-        print()
+        print_size(r, empty_wait)
+    print_summary(results[0], results[-1], empty)
+    return 0
 
-    small, large = results[0], results[-1]
+
+def print_size(r: dict, empty_wait: float) -> None:
+    """The figures of one store size."""
+    print(f"== {r['rows']:,} stored rows ({r['file_mb']:.1f} MB file; {r['stored']:,} after the calls)")
+    print(f"  wh.start() (parses every stored row once)  {ms(r['start'])}")
+    print(f"  memory: resident set grew by               {r['rss_mb']:8.1f} MB "
+          "(over wh.start() and the first views)")
+    print("  first look at each view                    "
+          + "  ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in r["first"].items()))
+    for name in VIEWS:
+        times = r["views"][name]
+        print(f"  {name:<12} median {ms(statistics.median(times))}   max {ms(max(times))}")
+    wait = statistics.median(r["wait"])
+    print(f"  a call plus wait_for  median {ms(wait)}   max {ms(max(r['wait']))}   "
+          f"(+{(wait - empty_wait) * 1000:.1f} ms over the empty store)")
+    print()
+
+
+def print_summary(small: dict, large: dict, empty: dict) -> None:
+    """The largest size against the smallest, and the call plus wait_for against the empty store."""
+    empty_wait = statistics.median(empty["wait"])
     print(f"== summary: {large['rows']:,} rows against {small['rows']:,} (same run)")
     for name in VIEWS:
         at_small = statistics.median(small["views"][name])
@@ -297,7 +327,6 @@ def main(argv: list[str] | None = None) -> int:
           f"x{statistics.median(large['wait']) / empty_wait:.2f}   ({verdict} the +{WAIT_TARGET:g} s target)")
     print(f"  one-off, at wh.start(): {ms(large['start'])} at {large['rows']:,} "
           f"against {ms(empty['start'])} empty")
-    return 0
 
 
 if __name__ == "__main__":

@@ -296,7 +296,8 @@ def run_room(k: int, folder: Path, cores: int) -> dict:
         "lengths": [a.length for a in room.attendees if a.length is not None],
         "errors": [(a.index, a.error) for a in room.attendees if a.error],
         "setup": released - began, "window": measured - released,
-        "shutdown": time.perf_counter() - stopping, "total": time.perf_counter() - began, "stopped": stopped, "was_released": room.released is not None,
+        "shutdown": time.perf_counter() - stopping, "total": time.perf_counter() - began, "stopped": stopped,
+        "was_released": room.released is not None,
     }
 
 
@@ -322,7 +323,8 @@ def passed(result: dict) -> bool:
 
 def print_progress(r: dict, cores: int) -> None:
     busy = r["busy"] / (cores * r["window"]) * 100 if r["window"] > 0 else float("nan")
-    print(f"  K={r['k']}: up and imported in {r['setup']:.1f} s; last reply {max(r['seconds'], default=math.nan):.1f} s after the "
+    print(f"  K={r['k']}: up and imported in {r['setup']:.1f} s; "
+          f"last reply {max(r['seconds'], default=math.nan):.1f} s after the "
           f"release (machine {busy:.0f}% busy); shut down in {r['shutdown']:.1f} s"
           + ("" if r["stopped"] else " (some killed)") + f"; {r['total']:.1f} s in all; {len(r['errors'])} failed",
           flush=True)
@@ -342,7 +344,8 @@ def print_rooms(results: list[dict], cores: int) -> None:
         ok, p95 = f"{len(r['seconds'])}/{r['k']}", pct(r["seconds"], 95)
         busy = r["busy"] / (cores * r["window"]) * 100 if r["window"] > 0 else float("nan")
         rss = max(r["rss"], default=0) / 2 ** 20
-        print(f"  {r['k']:>3} {ok:>5} {pct(r['seconds'], 50):>7.2f} {p95:>7.2f} {max(r['seconds'], default=math.nan):>7.2f} "
+        print(f"  {r['k']:>3} {ok:>5} {pct(r['seconds'], 50):>7.2f} {p95:>7.2f} "
+              f"{max(r['seconds'], default=math.nan):>7.2f} "
               f"{p95 - base:>8.2f} {p95 / base:>9.2f} {pct(r['lengths'], 50):>7.2f} {rss:>11.0f} "
               f"{mean(r['cpu']):>10.2f} {mean(r['cpu']) / base_cpu:>10.2f} {busy:>4.0f}%")
 

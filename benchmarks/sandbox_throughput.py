@@ -44,6 +44,7 @@ import threading
 import time
 import uuid as uuidlib
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -341,14 +342,7 @@ def run_phase(name: str, count: int, rate: float | None, args, env: dict, tmp: P
         limit = max(args.time_limit, 2 * count / rate) if rate else args.time_limit / 2
         phase = client.run_phase(count, rate, args.threads, limit)
         created = sum(1 for r in phase["results"] if r[2] == 201)
-        drain_began = time.time()
-        deadline = time.monotonic() + args.drain_timeout + per_call
-        while True:
-            arrived = control.get(receiver_url + "/stats", timeout=10).json()["completed"] - completed_before
-            if arrived >= created or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        phase["drain"] = (time.time() - drain_began, arrived >= created)
+        phase["drain"] = drain(control, receiver_url, completed_before, created, args.drain_timeout + per_call)
         time.sleep(0.3)  # stragglers: events for legs that are not ours to count
         duration = time.time() - began
         cpu = {k: cpu_seconds(p) - cpu_before[k] for k, p in pids.items()}
@@ -363,100 +357,149 @@ def run_phase(name: str, count: int, rate: float | None, args, env: dict, tmp: P
     }
 
 
+def drain(control, receiver_url: str, completed_before: int, created: int, timeout: float) -> tuple[float, bool]:
+    """Wait until every created leg's `completed` has arrived, or `timeout` seconds:
+    (how long it took, whether they all arrived)."""
+    began = time.time()
+    deadline = time.monotonic() + timeout
+    while True:
+        arrived = control.get(receiver_url + "/stats", timeout=10).json()["completed"] - completed_before
+        if arrived >= created or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    return time.time() - began, arrived >= created
+
+
 def analyse(run: dict, events_by_leg: dict, speed: float, wait_seconds: float) -> dict:
+    """The figures of one phase, from its create requests and the webhooks its legs sent."""
     phase = run["phase"]
     results = phase["results"] or [(phase["t0"], phase["t0"], "none sent", None, phase["t0"])]
     ok = [r for r in results if r[2] == 201 and r[3]]
-    latencies = [done - sent for sent, done, *_ in ok]
     first_sent = min(r[0] for r in results)
     last_done = max(r[1] for r in results)
-    achieved = len(ok) / (last_done - first_sent) if ok else 0.0
     legs = {r[3]: r for r in ok}
+    lower, upper = calibrate(legs, events_by_leg, speed)
+    offset = lower if lower <= upper else float("nan")
+    expected_up = (TALK_SECONDS + wait_seconds) / speed
+    seen = follow_legs(legs, events_by_leg, offset, speed, expected_up)
 
-    # Calibrate this sandbox's virtual clock: real time = offset + virtual / speed.
+    # Peak concurrency: legs whose `answered` has arrived and whose `completed` has not;
+    # and the platform's own view, by the events' stamps (what the engine had up at once).
+    peak, peak_at = peak_overlap(seen.answered_at, seen.completed_at)
+    platform_peak, _ = peak_overlap(seen.stamped_answered, seen.stamped_completed)
+    times = sorted(seen.times)
+    span = (times[-1] - times[0]) if len(times) > 1 else 0.0
+    busiest = max((bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
+    return {
+        "name": run["name"], "requested": len(phase["results"]) + phase["not_sent"], "sent": len(phase["results"]),
+        "created": len(ok), "failed": len(phase["results"]) - len(ok),
+        "errors": Counter(str(r[2]) for r in phase["results"] if r[2] != 201).most_common(4),
+        "achieved": len(ok) / (last_done - first_sent) if ok else 0.0, "target_rate": run["rate"],
+        "latencies": [done - sent for sent, done, *_ in ok],
+        "max_slip": max((r[0] - r[4] for r in phase["results"]), default=0.0),
+        "creation_span": last_done - first_sent, "not_sent": phase["not_sent"], "closed": phase["closed"],
+        "drain": phase["drain"], "calibration": upper - lower,
+        "dropped": seen.fates["dropped"], "missing": seen.fates["missing"],
+        "lost": seen.fates["dropped"] + seen.fates["missing"], "misordered": seen.fates["misordered"],
+        "peak": peak, "platform_peak": platform_peak,
+        "peak_after": (peak_at - first_sent) if peak_at else float("nan"),
+        "events": len(times), "events_rate": len(times) / span if span > 0 else 0.0, "events_busiest": busiest,
+        "resp_to_started": seen.resp_to_started, "sent_to_started": seen.sent_to_started,
+        "up_excess": seen.up_excess, "engine_late": seen.engine_late, "ring_excess": seen.ring_excess,
+        "delivery": seen.delivery, "expected_up": expected_up, "cpu": run["cpu"], "duration": run["duration"],
+        "log_summary": webhook_log_summary(phase["webhook_log"]), "stop": run["stop"], "stderr": run["stderr"],
+        "pid": run["pid"],
+    }
+
+
+def calibrate(legs: dict, events_by_leg: dict, speed: float) -> tuple[float, float]:
+    """Bounds on this sandbox's virtual clock: real time = offset + virtual / speed, and
+    the offset lies between the two (a leg's `started` is stamped after its create request
+    was sent; any event is stamped before it arrives)."""
     lower, upper = float("-inf"), float("inf")
     for leg, (sent, *_rest) in legs.items():
         for e in events_by_leg.get(leg, []):
             upper = min(upper, e["_arrived"] - e["_virtual"] / speed)
             if e["status"] == "started":
                 lower = max(lower, sent - e["_virtual"] / speed)
-    offset = lower if lower <= upper else float("nan")
+    return lower, upper
 
-    dropped = missing = misordered = 0
-    answered_at, completed_at, stamped_answered, stamped_completed = [], [], [], []
-    resp_to_started, sent_to_started, up_excess, ring_excess, engine_late = [], [], [], [], []
-    delivery = {s: [] for s in EXPECTED}
-    times = []
-    expected_up = (TALK_SECONDS + wait_seconds) / speed
+
+@dataclass
+class LegsSeen:
+    """What the created legs' webhooks showed: how many legs came incomplete or out of
+    order, and the times (real seconds) the figures are made of."""
+
+    fates: Counter = field(default_factory=Counter)  # leg_fate -> how many legs
+    answered_at: list = field(default_factory=list)
+    completed_at: list = field(default_factory=list)
+    stamped_answered: list = field(default_factory=list)
+    stamped_completed: list = field(default_factory=list)
+    resp_to_started: list = field(default_factory=list)
+    sent_to_started: list = field(default_factory=list)
+    up_excess: list = field(default_factory=list)
+    ring_excess: list = field(default_factory=list)
+    engine_late: list = field(default_factory=list)
+    delivery: dict = field(default_factory=lambda: {s: [] for s in EXPECTED})
+    times: list = field(default_factory=list)
+
+
+def follow_legs(legs: dict, events_by_leg: dict, offset: float, speed: float, expected_up: float) -> LegsSeen:
+    """Each created leg's webhooks, in the order they arrived: counted and timed."""
+    seen = LegsSeen()
     for leg, (sent, done, *_rest) in legs.items():
         events = events_by_leg.get(leg, [])
-        statuses = [e["status"] for e in events]
-        if statuses != EXPECTED:
-            absent = [s for s in EXPECTED if s not in statuses]
-            if not absent:
-                misordered += 1
-            elif any(EXPECTED.index(s) < max((EXPECTED.index(t) for t in statuses if t in EXPECTED), default=-1)
-                     for s in absent):
-                dropped += 1  # a later event came, an earlier one never will
-            else:
-                missing += 1  # the tail is missing: late (still queued) or never sent
+        seen.fates[leg_fate([e["status"] for e in events])] += 1
         by_status = {e["status"]: e for e in events}
         for e in events:
-            times.append(e["_arrived"])
-            if e["status"] in delivery and offset == offset:
-                delivery[e["status"]].append(e["_arrived"] - (offset + e["_virtual"] / speed))
+            seen.times.append(e["_arrived"])
+            if e["status"] in seen.delivery and offset == offset:
+                seen.delivery[e["status"]].append(e["_arrived"] - (offset + e["_virtual"] / speed))
         if "started" in by_status:
-            resp_to_started.append(by_status["started"]["_arrived"] - done)
-            sent_to_started.append(by_status["started"]["_arrived"] - sent)
+            seen.resp_to_started.append(by_status["started"]["_arrived"] - done)
+            seen.sent_to_started.append(by_status["started"]["_arrived"] - sent)
         if "answered" in by_status and "completed" in by_status:
             a, c = by_status["answered"], by_status["completed"]
-            answered_at.append(a["_arrived"])
-            completed_at.append(c["_arrived"])
-            stamped_answered.append(a["_virtual"])
-            stamped_completed.append(c["_virtual"])
-            up_excess.append(c["_arrived"] - a["_arrived"] - expected_up)
-            engine_late.append((c["_virtual"] - a["_virtual"]) / speed - expected_up)
+            seen.answered_at.append(a["_arrived"])
+            seen.completed_at.append(c["_arrived"])
+            seen.stamped_answered.append(a["_virtual"])
+            seen.stamped_completed.append(c["_virtual"])
+            seen.up_excess.append(c["_arrived"] - a["_arrived"] - expected_up)
+            seen.engine_late.append((c["_virtual"] - a["_virtual"]) / speed - expected_up)
         if "started" in by_status and "answered" in by_status:
             s, a = by_status["started"], by_status["answered"]
-            ring_excess.append((a["_virtual"] - s["_virtual"] - ANSWER_AFTER) / speed)
+            seen.ring_excess.append((a["_virtual"] - s["_virtual"] - ANSWER_AFTER) / speed)
+    return seen
 
-    # Peak concurrency: legs whose `answered` has arrived and whose `completed` has not;
-    # and the platform's own view, by the events' stamps (what the engine had up at once).
-    peak, peak_at = peak_overlap(answered_at, completed_at)
-    platform_peak, _ = peak_overlap(stamped_answered, stamped_completed)
-    times.sort()
-    span = (times[-1] - times[0]) if len(times) > 1 else 0.0
-    busiest = max((bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
 
-    log = phase["webhook_log"]
-    if isinstance(log, list):
-        outcomes = Counter(
-            d["error"] or (f"HTTP {d['status_code']}" if d["status_code"] else "no answer yet (in flight)")
-            for d in log
-        )
-        log_summary = f"{len(log)} requests started: " + ", ".join(f"{k} x{v}" for k, v in outcomes.most_common())
-    else:
-        log_summary = f"could not be read ({log})"
-    return {
-        "name": run["name"], "requested": len(phase["results"]) + phase["not_sent"], "sent": len(phase["results"]),
-        "created": len(ok), "failed": len(phase["results"]) - len(ok),
-        "errors": Counter(str(r[2]) for r in phase["results"] if r[2] != 201).most_common(4),
-        "achieved": achieved, "target_rate": run["rate"], "latencies": latencies,
-        "max_slip": max((r[0] - r[4] for r in phase["results"]), default=0.0),
-        "creation_span": last_done - first_sent, "not_sent": phase["not_sent"], "closed": phase["closed"],
-        "drain": phase["drain"], "calibration": upper - lower,
-        "dropped": dropped, "missing": missing, "lost": dropped + missing, "misordered": misordered,
-        "peak": peak, "platform_peak": platform_peak,
-        "peak_after": (peak_at - first_sent) if peak_at else float("nan"),
-        "events": len(times), "events_rate": len(times) / span if span > 0 else 0.0, "events_busiest": busiest,
-        "resp_to_started": resp_to_started, "sent_to_started": sent_to_started,
-        "up_excess": up_excess, "engine_late": engine_late, "ring_excess": ring_excess,
-        "delivery": delivery, "expected_up": expected_up, "cpu": run["cpu"], "duration": run["duration"],
-        "log_summary": log_summary, "stop": run["stop"], "stderr": run["stderr"], "pid": run["pid"],
-    }
+def leg_fate(statuses: list[str]) -> str | None:
+    """What went wrong with a leg whose statuses arrived in this order: "misordered",
+    "dropped" (a later event came, an earlier one never will), "missing" (the tail is
+    missing: late, still queued, or never sent), or None if nothing did."""
+    if statuses == EXPECTED:
+        return None
+    absent = [s for s in EXPECTED if s not in statuses]
+    if not absent:
+        return "misordered"
+    last = max((EXPECTED.index(t) for t in statuses if t in EXPECTED), default=-1)
+    if any(EXPECTED.index(s) < last for s in absent):
+        return "dropped"
+    return "missing"
+
+
+def webhook_log_summary(log: list[dict] | str) -> str:
+    """The sandbox's record of its deliveries, as outcomes counted (or why it could not be read)."""
+    if not isinstance(log, list):
+        return f"could not be read ({log})"
+    outcomes = Counter(
+        d["error"] or (f"HTTP {d['status_code']}" if d["status_code"] else "no answer yet (in flight)")
+        for d in log
+    )
+    return f"{len(log)} requests started: " + ", ".join(f"{k} x{v}" for k, v in outcomes.most_common())
 
 
 def print_phase(r: dict, threads: int) -> None:
+    """The figures of one phase: its create requests, then its webhooks, then its cost."""
     title = f"{r['name']} phase: {r['requested']} calls, {threads} client threads"
     title += f", target {r['target_rate']:g} calls/s" if r["target_rate"] else ", as fast as possible"
     print(f"\n== {title} (sandbox pid {r['pid']})")
@@ -476,6 +519,12 @@ def print_phase(r: dict, threads: int) -> None:
               " each create paid a new TCP + TLS handshake")
     else:
         print("  connections closed by sandbox    none (keep-alive worked)")
+    print_webhooks(r)
+    print_cost(r)
+
+
+def print_webhooks(r: dict) -> None:
+    """How many calls were up at once, and how the webhooks of a phase arrived."""
     print(f"  peak concurrent calls            {r['peak']:8d}  "
           f"(answered arrived, completed not yet; {r['peak_after']:.1f} s into the phase)")
     print(f"    the same by the event stamps   {r['platform_peak']:8d}  "
@@ -484,7 +533,8 @@ def print_phase(r: dict, threads: int) -> None:
           f"(avg {r['events_rate']:.0f}/s from first to last, busiest 1 s window {r['events_busiest']})")
     drain_time, drained = r["drain"]
     print(f"  drain after the last create      {drain_time:8.1f} s "
-          + ("(every created leg's `completed` arrived)" if drained else "(TIMED OUT before every `completed` arrived)"))
+          + ("(every created leg's `completed` arrived)" if drained
+             else "(TIMED OUT before every `completed` arrived)"))
     print(f"  legs LOST                        {r['lost']:8d}  "
           f"({r['dropped']} with an event dropped before a later one arrived, "
           f"{r['missing']} with the last events not arrived by the drain's end)")
@@ -501,6 +551,10 @@ def print_phase(r: dict, threads: int) -> None:
     print(f"      {dist(r['engine_late'])}")
     print("    ringing lateness: started -> answered stamps minus the 1 virtual s of ringing (real time):")
     print(f"      {dist(r['ring_excess'])}")
+
+
+def print_cost(r: dict) -> None:
+    """What a phase cost each process in CPU, and how its sandbox stopped."""
     cpu, duration = r["cpu"], r["duration"]
     print(f"  CPU over the phase ({duration:.1f} s incl. drain; 100% = one core of {os.cpu_count()}):")
     print("    " + "   ".join(f"{k} {v:.1f} s ({v / duration * 100:.0f}%)" for k, v in cpu.items()))
@@ -515,26 +569,9 @@ def print_phase(r: dict, threads: int) -> None:
 # Main
 # ----------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=1000, help="calls in the paced phase (default 1000)")
-    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="paced creation rate, calls/s (default 100)")
-    parser.add_argument("--speed", type=float, default=10.0, help="sandbox clock speed (default 10)")
-    parser.add_argument("--wait", type=float, default=30.0,
-                        help="virtual seconds each call waits after its talk (default 30: 3.2 s real a call at speed 10)")
-    parser.add_argument("--threads", type=int, default=8, help="client threads (default 8)")
-    parser.add_argument("--burst-calls", type=int, default=500, help="calls in the unpaced phase (default 500; 0 skips it)")
-    parser.add_argument("--drain-timeout", type=float, default=15.0,
-                        help="seconds to wait, after a call's expected end, for completed events (default 15)")
-    parser.add_argument("--time-limit", type=float, default=20.0,
-                        help="no create request starts later than this many seconds into a phase "
-                             "(default 20; the paced phase gets at least twice its planned duration, "
-                             "the unpaced phase half of this)")
-    parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = arguments(argv)
     if args.receiver:
         return run_receiver()
-    if min(args.calls, args.threads) < 1 or min(args.rate, args.speed, args.wait) <= 0 or args.burst_calls < 0:
-        parser.error("--calls, --threads, --rate, --speed and --wait must be positive")
 
     def interrupted(*_):  # SIGTERM, like Ctrl-C, unwinds through the `finally` below
         raise KeyboardInterrupt
@@ -562,19 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [run_phase(name, count, rate, args, env, tmp, receiver, receiver_url, control)
                 for name, count, rate in phases]
 
-        events_by_leg: dict[str, list] = {}
-        other: list[str] = []
-        for arrived, body in control.get(receiver_url + "/dump", timeout=30).json():
-            try:
-                event = json.loads(body)
-            except ValueError:
-                event = {}
-            if "status" not in event or "uuid" not in event or "timestamp" not in event:
-                other.append(body)
-                continue
-            event["_arrived"] = arrived
-            event["_virtual"] = epoch(event["timestamp"])
-            events_by_leg.setdefault(event["uuid"], []).append(event)
+        events_by_leg, other = received_events(control, receiver_url)
         reports = [analyse(run, events_by_leg, args.speed, args.wait) for run in runs]
         for report in reports:
             print_phase(report, args.threads)
@@ -585,6 +610,53 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_child(receiver)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, checked (an error exits with the usage, as argparse does)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=1000, help="calls in the paced phase (default 1000)")
+    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="paced creation rate, calls/s (default 100)")
+    parser.add_argument("--speed", type=float, default=10.0, help="sandbox clock speed (default 10)")
+    parser.add_argument("--wait", type=float, default=30.0,
+                        help="virtual seconds each call waits after its talk "
+                             "(default 30: 3.2 s real a call at speed 10)")
+    parser.add_argument("--threads", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--burst-calls", type=int, default=500,
+                        help="calls in the unpaced phase (default 500; 0 skips it)")
+    parser.add_argument("--drain-timeout", type=float, default=15.0,
+                        help="seconds to wait, after a call's expected end, for completed events (default 15)")
+    parser.add_argument("--time-limit", type=float, default=20.0,
+                        help="no create request starts later than this many seconds into a phase "
+                             "(default 20; the paced phase gets at least twice its planned duration, "
+                             "the unpaced phase half of this)")
+    parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.receiver:
+        return args
+    if min(args.calls, args.threads) < 1 or min(args.rate, args.speed, args.wait) <= 0 or args.burst_calls < 0:
+        parser.error("--calls, --threads, --rate, --speed and --wait must be positive")
+    return args
+
+
+def received_events(control, receiver_url: str) -> tuple[dict[str, list], list[str]]:
+    """What the receiver got: each leg's status events in the order they arrived (with
+    `_arrived`, the wall-clock arrival, and `_virtual`, the stamp in seconds), and the
+    bodies of the other requests."""
+    events_by_leg: dict[str, list] = {}
+    other: list[str] = []
+    for arrived, body in control.get(receiver_url + "/dump", timeout=30).json():
+        try:
+            event = json.loads(body)
+        except ValueError:
+            event = {}
+        if "status" not in event or "uuid" not in event or "timestamp" not in event:
+            other.append(body)
+            continue
+        event["_arrived"] = arrived
+        event["_virtual"] = epoch(event["timestamp"])
+        events_by_leg.setdefault(event["uuid"], []).append(event)
+    return events_by_leg, other
 
 
 def print_summary(reports: list[dict], rate: float) -> None:

@@ -13,6 +13,7 @@ anything still missing (secrets with getpass, so a secret never lands in a noteb
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import socket
@@ -21,6 +22,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dotenv import dotenv_values, find_dotenv
+
+log = logging.getLogger("workshop_helpers")
 
 
 def home() -> Path:
@@ -61,6 +64,28 @@ def tighten(path: Path) -> None:
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         os.chmod(path, mode & ~0o077)
+
+
+def private_file(path: Path, create: bool = True) -> None:
+    """Make the file `path` one only its owner may read or write: exactly 0600, created so
+    (with `create`), or set so if it is there with any other mode; a file that is not
+    there, and is not to be created, is left alone.
+
+    Exact, where `tighten` only takes bits away: SQLite makes a database's -wal and -shm
+    with the database's own mode, so an event store must be 0600 before SQLite first
+    opens it, and created 0600, never wider for a moment. A file system that keeps no
+    modes is not an error: the file still works, and a warning says it is not private."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), PRIVATE_FILE_MODE)
+    except FileNotFoundError:
+        return
+    try:
+        if stat.S_IMODE(os.fstat(descriptor).st_mode) != PRIVATE_FILE_MODE:
+            os.fchmod(descriptor, PRIVATE_FILE_MODE)
+    except OSError as error:
+        log.warning("could not make %s private: %s", path, error)
+    finally:
+        os.close(descriptor)
 
 
 def tighten_tree(path: Path) -> None:
