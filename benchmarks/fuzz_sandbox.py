@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fuzz_sandbox.py [--cases 10000] [--https-cases 500] [--seed N]
 
-The strategies are tests/test_sandbox_fuzz.py's (methods, paths, query strings, headers,
+The strategies are tests/sandbox_requests.py's (methods, paths, query strings, headers,
 credentials with odd JWT claims, bodies of each route's shape and of none): the suite runs
 a few hundred of them, this runs `--cases` against the sandbox's Flask app in-process and
 `--https-cases` more over real HTTPS (its server and TLS too). One sandbox on a virtual
@@ -41,10 +41,11 @@ def main() -> int:
 
 
 def fuzz(folder: Path, args) -> int:
+    """Run the cases against one sandbox, in-process then over HTTPS, and report them."""
     import requests
     from conftest import Receiver, running_sandbox
     from hypothesis import HealthCheck, Phase, given, seed, settings
-    from test_sandbox_fuzz import Target, fuzz_requests, problem
+    from sandbox_requests import Target, fuzz_requests, problem
 
     statuses: collections.Counter = collections.Counter()
     failures: dict[tuple, tuple[int, str]] = {}  # (transport, method, route, problem) -> (count, request)
@@ -90,8 +91,12 @@ def fuzz(folder: Path, args) -> int:
                 run("https", args.https_cases, lambda request: target.send_https(request, session))
     finally:
         receiver.server.stop()
-    seconds = time.monotonic() - started
+    return report(statuses, failures, counts, time.monotonic() - started)
 
+
+def report(statuses: collections.Counter, failures: dict[tuple, tuple[int, str]], counts: dict[str, int],
+           seconds: float) -> int:
+    """Print the cases run, the answers by status and each distinct failure; 1 if there was any."""
     fives = sum(count for (_, _, _, kind, _), (count, _) in failures.items() if kind[:1] == "5")
     lost = sum(count for (_, _, _, kind, _), (count, _) in failures.items() if kind == "no answer")
     print(f"cases run: {counts['in-process']} in-process + {counts['https']} over HTTPS "

@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import requests
 import soundfile
+from conftest import APP_NUMBER, download, place
 from flask import Response
-from test_call_lifecycle import APP_NUMBER, place
 
 PRESSER = "447700900006"  # answers and presses 1 when asked for input
 
@@ -142,16 +141,6 @@ def test_stream_plays_for_the_length_of_the_audio(client, sandbox, receiver):
     receiver.wait_for_status("completed", uuid=uuid)
     assert receiver.payloads("event")[-1]["duration"] == "4"
     assert [e["kind"] for e in sandbox.phone("447700900000").heard(uuid)].count("stream") == 1
-
-
-def download(sandbox, client, url):
-    """GET a recording URL (https://api.nexmo.com/v1/files/...) as any client given the
-    sandbox's environment would: through its proxy, trusting its CA."""
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies = {"https": sandbox.proxy_url}
-    token = client.http_client.auth.create_jwt_auth_string()
-    return session.get(url, headers={"Authorization": token}, verify=str(sandbox.tls.ca_path))
 
 
 def test_record_until_key_sends_a_downloadable_recording(client, sandbox, receiver):

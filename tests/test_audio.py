@@ -18,10 +18,8 @@ from datetime import datetime
 import numpy as np
 import pytest
 import soundfile
-from conftest import assert_took, sleep_until, wait_until
+from conftest import assert_took, download, place, sleep_until, wait_until
 from flask import Response
-from test_actions import download
-from test_call_lifecycle import place
 from vonage_voice.models import TtsStreamOptions
 
 from workshop_helpers.sandbox import media

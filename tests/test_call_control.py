@@ -4,7 +4,7 @@ elsewhere, mute and earmuff; and the errors for legs that are unknown, not answe
 or ended, and for bad bodies.
 
 The verbs are driven through the official SDK where it has a method, and over raw HTTPS
-(`Api` from test_api_errors) for the rest and for the exact response shapes.
+(`Api` from api_requests.py) for the rest and for the exact response shapes.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import uuid as uuids
 import numpy as np
 import pytest
 import soundfile
-from conftest import Receiver, assert_took, running_sandbox, sleep_until, wait_until
+from api_requests import Api, assert_error
+from conftest import Receiver, assert_took, place, running_sandbox, sleep_until, wait_until
 from flask import Response
-from test_api_errors import Api, assert_error
-from test_call_lifecycle import place
 from vonage_http_client.errors import HttpRequestError, NotFoundError
 from vonage_voice.models import AudioStreamOptions, TtsStreamOptions
 

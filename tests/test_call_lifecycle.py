@@ -5,31 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import TICK, wait_until
+from conftest import APP_NUMBER, TICK, place, wait_until
 from vonage_voice import Talk, Wait
-
-from workshop_helpers.ncco import validate_ncco
-
-APP_NUMBER = "447700900100"
 
 
 def moment(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
-
-
-def place(client, receiver, number, ncco=None, **extra):
-    """Create a call through the SDK's HTTP client (its CreateCallRequest model has no
-    `wait` action, so NCCOs go as plain dicts)."""
-    request = {
-        "to": [{"type": "phone", "number": number}],
-        "from": {"type": "phone", "number": APP_NUMBER},
-        "event_url": [receiver.url("event")],
-        **extra,
-    }
-    if "answer_url" not in extra:
-        request["ncco"] = validate_ncco(ncco or [Talk(text="Hello")])
-    http = client.http_client
-    return http.post(http.api_host, "/v1/calls", request)["uuid"]
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,8 @@ import numpy as np
 import pytest
 import soundfile
 from aiohttp import WSMsgType, web
-from conftest import TICK
+from conftest import APP_NUMBER, TICK, download, place
 from flask import Response
-from test_actions import download
-from test_call_lifecycle import APP_NUMBER, place
 
 from workshop_helpers.sandbox import media
 from workshop_helpers.sandbox.speech import PHONE_VOICE

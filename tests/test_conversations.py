@@ -8,10 +8,9 @@ import io
 
 import numpy as np
 import soundfile
-from conftest import wait_until
+from conftest import download as fetch
+from conftest import place, wait_until
 from flask import Response
-from test_actions import download as fetch
-from test_call_lifecycle import place
 
 ALICE, BOB, CAROL, DAVE = "447700900201", "447700900202", "447700900203", "447700900204"
 
@@ -183,7 +182,7 @@ def test_transfer_to_an_unknown_conversation_is_an_error_event_and_the_ncco_goes
 def test_a_conference_driven_through_the_sandbox_control_api(sandbox, receiver):
     """Apps in any language can test multi-party calls: phones call in, speak and hang up
     over HTTPS, and the transcript and audio of each leg come back the same way."""
-    from test_api_errors import Api
+    from api_requests import Api
 
     api = Api(sandbox)
     receiver.respond("answer", always=[{"action": "conversation", "name": "http-room"}])

@@ -27,7 +27,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from dotenv import dotenv_values
-from test_standalone import control, run_standalone
+from standalone_sandbox import control, run_standalone
 
 from workshop_helpers.sandbox.environment import DotenvClash, write_dotenv
 from workshop_helpers.sandbox.tls import LocalCA

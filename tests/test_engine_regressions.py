@@ -6,8 +6,7 @@ import asyncio
 import threading
 
 import pytest
-from conftest import wait_until
-from test_call_lifecycle import place
+from conftest import place, wait_until
 
 from workshop_helpers.sandbox import PhoneError
 from workshop_helpers.sandbox.clock import Clock

@@ -8,55 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import NGROK_TOKEN as TOKEN
 from conftest import wait_until
 from pyngrok import ngrok
 
 import workshop_helpers as wh
 import workshop_helpers.workshop
 from workshop_helpers import config, tunnel
-
-TOKEN = "standin-authtoken-0123456789"
-
-
-@pytest.fixture
-def ngrok_path(tmp_path, monkeypatch):
-    """An executable `ngrok` that runs the stand-in; no proxies, a known good token."""
-    path = tmp_path / "bin" / "ngrok"
-    path.parent.mkdir()
-    standin = Path(__file__).with_name("ngrok_standin.py")
-    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{standin}" "$@"\n')
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("NGROK_STANDIN_TOKEN", TOKEN)
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
-    yield path
-    ngrok.kill(tunnel.pyngrok_config(TOKEN, str(path), config.home()))
-
-
-@pytest.fixture
-def live_env(sandbox, ngrok_path, tmp_path, monkeypatch):
-    """A .env for live mode whose 'Vonage' is the sandbox; the SDK trusts the sandbox CA."""
-    info = sandbox.info()
-    settings = {
-        "VONAGE_APPLICATION_ID": info["application_id"],
-        "VONAGE_PRIVATE_KEY_PATH": info["private_key_path"],
-        "VONAGE_API_KEY": info["api_key"],
-        "VONAGE_API_SECRET": info["api_secret"],
-        "VONAGE_SIGNATURE_SECRET": info["signature_secret"],
-        "VONAGE_NUMBER": info["number"],
-        "VONAGE_API_HOST": info["host"],
-        "VONAGE_REST_HOST": info["host"],  # the sandbox serves the Numbers API too
-        "NGROK_AUTHTOKEN": TOKEN,
-        "NGROK_PATH": str(ngrok_path),
-    }
-    workdir = tmp_path / "notebooks"
-    workdir.mkdir()
-    (workdir / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-    monkeypatch.chdir(workdir)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", info["ca_bundle_path"])
-    yield settings
-    wh.stop()
 
 
 def test_live_mode_end_to_end_through_the_tunnel(sandbox, live_env, capsys):

@@ -1,7 +1,7 @@
 """Unit tests of `workshop_helpers.ncco`: what a valid NCCO is, and how a bad one is named.
 
-The rules come from the reference notes (/work/shared/reference/voice-api-behaviour.md,
-section 2): an NCCO is a non-empty JSON array of action objects; NCCO keys are camelCase;
+The rules are the NCCO reference's (https://developer.vonage.com/en/voice/voice-api/ncco-reference):
+an NCCO is a non-empty JSON array of action objects; NCCO keys are camelCase;
 every URL field is an array holding exactly one URL; `connect` takes one endpoint;
 asynchronous `input` takes type ["dtmf"] and no DTMF settings; and the platform tolerates
 string-encoded scalars ("5", "true").

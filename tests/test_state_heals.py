@@ -22,10 +22,9 @@ import uuid
 import certifi
 import pytest
 import requests
-from conftest import running_sandbox
+from conftest import place, running_sandbox
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
-from test_call_lifecycle import place
 
 from workshop_helpers import config
 from workshop_helpers.ncco import NccoError, parse_ncco

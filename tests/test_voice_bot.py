@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import wait_until
-from test_live import live_env, ngrok_path  # noqa: F401 (fixtures)
 from vonage_voice import Connect, Talk, WebsocketEndpoint
 
 import workshop_helpers as wh
@@ -195,7 +194,7 @@ def test_audio_is_cut_into_frames_at_the_calls_rate():
         BotCall().send("hello")
 
 
-def test_live_mode_refuses_a_bot_the_tunnel_cannot_reach_and_says_what_to_do(sandbox, live_env):  # noqa: F811
+def test_live_mode_refuses_a_bot_the_tunnel_cannot_reach_and_says_what_to_do(sandbox, live_env):
     ws = wh.start(mode="live")
     with pytest.raises(RuntimeError, match="the kit's tunnel reaches only your webhook server") as refused:
         VoiceBot(ws)

@@ -6,8 +6,7 @@ import hashlib
 import threading
 
 import jwt
-from conftest import wait_until
-from test_call_lifecycle import place
+from conftest import place, wait_until
 from vonage_jwt.verify_jwt import verify_signature
 
 TALK = [{"action": "talk", "text": "Hello"}]
