@@ -14,6 +14,6 @@ logging.getLogger("workshop_helpers").addHandler(logging.NullHandler())
 
 from .doctor import doctor  # noqa: E402 (after the logging set-up)
 from .live_setup import setup  # noqa: E402
-from .workshop import Workshop, start, stop  # noqa: E402
+from .workshop import Workshop, running, start, stop  # noqa: E402
 
-__all__ = ["Workshop", "doctor", "setup", "start", "stop"]
+__all__ = ["Workshop", "doctor", "running", "setup", "start", "stop"]

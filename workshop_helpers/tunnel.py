@@ -4,11 +4,13 @@ The real Voice API platform is on the internet and your webhook server is on you
 machine, so live mode opens an ngrok tunnel: a public https URL that forwards to your
 server's local port. Running the cell again reuses the tunnel rather than opening another
 (free ngrok accounts get one agent and few tunnels). Every known failure becomes a
-TunnelError that says what to do.
+TunnelError that says what to do, with ngrok's error code (`code`) and pyngrok's error as
+its cause.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -49,8 +51,20 @@ OFFLINE = (
 )
 
 
+#: How ngrok names its errors, wherever they appear (https://ngrok.com/docs/errors/).
+NGROK_CODE = re.compile(r"ERR_NGROK_\d+")
+
+
 class TunnelError(RuntimeError):
-    """The tunnel could not be opened; the message says what to do."""
+    """The tunnel could not be opened; the message says what to do.
+
+    `code` is ngrok's own name for the error (like "ERR_NGROK_4018"), for a program to act
+    on; None when ngrok gave none. pyngrok's error is the `__cause__`, for %debug and logs.
+    """
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
 
     def _render_traceback_(self) -> list[str]:
         """In a notebook, the message alone (the traceback stays in %debug and %tb)."""
@@ -88,14 +102,14 @@ def open_tunnel(port: int, config: conf.PyngrokConfig) -> str:
             "pyngrok could not download the ngrok agent (it does so on first use, and "
             f"this failed: {error}). Connect to the internet and run this cell again, or "
             "install ngrok yourself and set NGROK_PATH in .env to where it is."
-        ) from None
-    except PyngrokNgrokHTTPError as error:
-        raise TunnelError(_explain(f"{error} {error.body}")) from None
-    except PyngrokNgrokError as error:
+        ) from error
+    except PyngrokNgrokHTTPError as error:  # the agent runs, but refused the tunnel
+        raise _explained(f"{error} {error.body}") from error
+    except PyngrokNgrokError as error:  # the agent stopped: its last log lines say why
         logs = " ".join(log.line for log in error.ngrok_logs)
-        raise TunnelError(_explain(f"{error} {error.ngrok_error or ''} {logs}")) from None
+        raise _explained(f"{error} {error.ngrok_error or ''} {logs}") from error
     except PyngrokError as error:
-        raise TunnelError(f"ngrok failed: {error}") from None
+        raise TunnelError(f"ngrok failed: {error}", _code(str(error))) from error
 
 
 def close_tunnel(config: conf.PyngrokConfig) -> None:
@@ -104,6 +118,17 @@ def close_tunnel(config: conf.PyngrokConfig) -> None:
         ngrok.kill(config)
     except PyngrokError:
         pass
+
+
+def _code(text: str) -> str | None:
+    """The first ngrok error code in `text`, if there is one."""
+    found = NGROK_CODE.search(text)
+    return found.group(0) if found else None
+
+
+def _explained(text: str) -> TunnelError:
+    """The TunnelError for what ngrok said (`text`): its fix, and its code."""
+    return TunnelError(_explain(text), _code(text))
 
 
 def _explain(text: str) -> str:

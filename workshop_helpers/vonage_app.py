@@ -17,6 +17,8 @@ from vonage_application import ApplicationConfig
 from vonage_http_client.errors import AuthenticationError, ForbiddenError, NotFoundError
 from vonage_jwt.errors import VonageJwtError
 
+from .config import ConfigError
+
 #: Where each voice webhook should point (below the public URL), and with which method.
 #: POST for all: the signature's payload_hash covers a POST body, but not a GET query.
 ROUTES = {
@@ -77,6 +79,52 @@ def point_webhooks(client: Vonage, application_id: str, base_url: str) -> list[s
     return changes
 
 
+def point_live_webhooks(client: Vonage, credentials, base_url: str) -> list[str]:
+    """point_webhooks for your own application (live mode). It is a live start's first
+    request to Vonage's API, so each way it can fail becomes a ConfigError that says
+    what to do (see api_problem); an error this does not know shows as it is."""
+    try:
+        return point_webhooks(client, credentials.application_id, base_url)
+    except Exception as error:
+        problem = api_problem(error, credentials)
+        if problem is None:
+            raise
+        # (the library's error stays in __context__, for %debug)
+        raise ConfigError(problem) from None
+
+
+def api_problem(error: Exception, credentials) -> str | None:
+    """What an error from Vonage's API means for you, and what to do, in one paragraph;
+    None for an error this does not know (let it show as it is)."""
+    host, application = credentials.api_host, credentials.application_id
+    if isinstance(error, requests.exceptions.SSLError):
+        return (f"The Voice API at {host} answered with a certificate this machine does not "
+                "trust: a company proxy or firewall may be in the way. Try another network, or ask "
+                "for its certificate and set the environment variable REQUESTS_CA_BUNDLE to its "
+                "file before starting Jupyter (the .env is not read for this).")
+    if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        # (a read that timed out, retried, arrives as a ConnectionError that says so)
+        slow = isinstance(error, requests.exceptions.Timeout) or "timed out" in str(error)
+        what = "took too long to answer" if slow else "cannot be reached"
+        return (f"The Voice API at {host} {what} from this machine. Check your internet "
+                "connection (and VONAGE_API_HOST in .env, if you set it); until then, sandbox mode "
+                "works offline: wh.start().")
+    if isinstance(error, ForbiddenError):
+        return (f"Vonage refused the request (403 Forbidden): the account may not be allowed to "
+                f"change application {application}. Check that VONAGE_API_KEY is the account that "
+                "owns the application (the dashboard's Applications page).")
+    if isinstance(error, AuthenticationError):
+        return ("Vonage did not accept VONAGE_API_KEY and VONAGE_API_SECRET: copy them again from "
+                "the dashboard's API settings into .env.")
+    if isinstance(error, NotFoundError):
+        return (f"Vonage has no application {application} for this account: check "
+                "VONAGE_APPLICATION_ID in .env (the dashboard's Applications page).")
+    if isinstance(error, VonageJwtError):
+        return ("VONAGE_PRIVATE_KEY_PATH is not a usable private key: download private.key again "
+                "from your application's page and point VONAGE_PRIVATE_KEY_PATH at it.")
+    return None
+
+
 #: Seconds to wait for an answer from Vonage's API (the SDK's default is to wait for ever,
 #: which would hang a live start on a network that swallows requests).
 API_TIMEOUT = 30
@@ -110,35 +158,3 @@ def unlinked_number(client: Vonage, credentials) -> str | None:
             f"{credentials.application_id}, so calls to it will not reach your webhooks (calls you "
             "make still work). Link it on the dashboard's Numbers page (Your numbers, then Link), "
             "or set VONAGE_NUMBER to a number that is.")
-
-
-def api_problem(error: Exception, credentials) -> str | None:
-    """What an error from Vonage's API means for you, and what to do, in one paragraph;
-    None for an error this does not know (let it show as it is)."""
-    host, application = credentials.api_host, credentials.application_id
-    if isinstance(error, requests.exceptions.SSLError):
-        return (f"The Voice API at {host} answered with a certificate this machine does not "
-                "trust: a company proxy or firewall may be in the way. Try another network, or ask "
-                "for its certificate and set the environment variable REQUESTS_CA_BUNDLE to its "
-                "file before starting Jupyter (the .env is not read for this).")
-    if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        # (a read that timed out, retried, arrives as a ConnectionError that says so)
-        slow = isinstance(error, requests.exceptions.Timeout) or "timed out" in str(error)
-        what = "took too long to answer" if slow else "cannot be reached"
-        return (f"The Voice API at {host} {what} from this machine. Check your internet "
-                "connection (and VONAGE_API_HOST in .env, if you set it); until then, sandbox mode "
-                "works offline: wh.start().")
-    if isinstance(error, ForbiddenError):
-        return (f"Vonage refused the request (403 Forbidden): the account may not be allowed to "
-                f"change application {application}. Check that VONAGE_API_KEY is the account that "
-                "owns the application (the dashboard's Applications page).")
-    if isinstance(error, AuthenticationError):
-        return ("Vonage did not accept VONAGE_API_KEY and VONAGE_API_SECRET: copy them again from "
-                "the dashboard's API settings into .env.")
-    if isinstance(error, NotFoundError):
-        return (f"Vonage has no application {application} for this account: check "
-                "VONAGE_APPLICATION_ID in .env (the dashboard's Applications page).")
-    if isinstance(error, VonageJwtError):
-        return ("VONAGE_PRIVATE_KEY_PATH is not a usable private key: download private.key again "
-                "from your application's page and point VONAGE_PRIVATE_KEY_PATH at it.")
-    return None

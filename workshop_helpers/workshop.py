@@ -13,12 +13,14 @@
 
 `start()` brings up, in the background of the kernel, your webhook server and either the
 sandbox platform or (live) a tunnel to it, and points the application's webhooks at that
-server. Calling it again returns the running workshop; `stop()` frees every port, thread
-and tunnel.
+server. Calling it again returns the running workshop (`running()` too, or None); `stop()`
+frees every port, thread and tunnel. In a script, `with wh.start() as ws:` stops it when
+the block ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import time
@@ -35,7 +37,7 @@ from .sandbox.engine import check_status
 from .server import WebhookServer
 from .sounds import SOUNDS
 from .timeline import timeline as draw_timeline
-from .vonage_app import api_problem, live_client, point_webhooks, unlinked_number
+from .vonage_app import live_client, point_live_webhooks, point_webhooks, unlinked_number
 
 log = logging.getLogger("workshop_helpers")
 
@@ -70,60 +72,49 @@ class Workshop:
         self._told: set[tuple[str, str]] = set()  # (call, problem) already printed
         self._refusals_told = 0  # refused requests already said (see _new_refusals)
         self._attached: list = []  # servers run beside the workshop (voice bots): see attach()
+        self._stack = contextlib.ExitStack()  # how to stop each part that started: see start()
+        self._propagate: dict[str, bool] = {}  # the captured loggers' own setting, while captured
 
     # -- life --------------------------------------------------------------------------------
+    # Each step of a start puts how to undo it on a stack (contextlib.ExitStack), so a start
+    # that fails part-way undoes exactly the steps it did, newest first, and stop() is the
+    # same stack closed.
     def start(self) -> "Workshop":
         """Start every part; if any part fails (or you press stop), stop what started."""
         if self.running:
             return self
-        self._capture_logs()
-        try:
+        with contextlib.ExitStack() as stack:  # unwinds only if a step raises (Ctrl-C too)
+            stack.callback(self._forget_parts)  # the last undo: a stopped workshop holds no parts
+            self._capture_logs(stack)
             if self.mode == "sandbox":
-                self._start_sandbox()
+                self._start_sandbox(stack)
             else:
-                self._start_live()
-        except BaseException:  # Ctrl-C during a slow start must clean up too
-            self.stop()
-            raise
+                self._start_live(stack)
+            self._stack = stack.pop_all()  # every step done: now stop() undoes them
         _set_running(self)
         log.info("workshop started in %s mode; webhooks go to %s", self.mode, self.url)
         return self
 
-    def _start_sandbox(self) -> None:
-        self.store = self._open_store()
+    def _start_sandbox(self, stack: contextlib.ExitStack) -> None:
+        self.store = self._open_store(stack)
         self.sandbox = Sandbox(speed=self.speed, clock=self.clock).start()
+        stack.callback(_stop_quietly, self.sandbox.stop)
         for notice in self.sandbox.application.notices + self.sandbox.tls.notices:
             print(notice)  # a key or certificate the sandbox had to make again, and what it means
-        self.server = WebhookServer(
-            self.store, self.sandbox.application.signature_secret, port=self.port
-        ).start()
+        self.server = self._start_server(stack, self.sandbox.application.signature_secret)
         self.client = self.sandbox.client()
         # The same Application API call as live mode: it also repairs methods and signing.
         self.changes = point_webhooks(self.client, self.sandbox.application.id, self.server.url)
 
-    def _start_live(self) -> None:
+    def _start_live(self, stack: contextlib.ExitStack) -> None:
         """Your server, a tunnel to it, an SDK client, and the application pointed at it."""
-        if config.on_binder():
-            raise config.ConfigError(config.ON_BINDER)
-        try:
-            credentials = config.live_credentials()
-        except config.ConfigError:  # settings missing: ask for them (and offer to keep them)
-            if self._ask is None:
-                raise
-            credentials = None
-        if credentials is None:  # (asked here, not in the except: one error at a time)
-            given = live_setup.setup(ask=self._ask, ask_secret=self._ask_secret)
-            credentials = config.live_credentials(given=given)
-        self.credentials = credentials
+        credentials = self.credentials = self._live_credentials()
         config.preflight(credentials, self.port)  # before anything starts
-        self.store = self._open_store()
-        self.server = WebhookServer(self.store, credentials.signature_secret, port=self.port).start()
-        self._tunnel_config = tunnel.pyngrok_config(
-            credentials.ngrok_authtoken, credentials.ngrok_path, config.home()
-        )
-        self.public_url = tunnel.open_tunnel(self.server.port, self._tunnel_config)
+        self.store = self._open_store(stack)
+        self.server = self._start_server(stack, credentials.signature_secret)
+        self.public_url = self._open_tunnel(stack, credentials)
         self.client = live_client(credentials)
-        self.changes = self._point_live_webhooks(credentials)
+        self.changes = point_live_webhooks(self.client, credentials, self.public_url)
         unlinked = unlinked_number(self.client, credentials)
         print(f"Your webhook server is reachable at {self.public_url}")
         for change in self.changes or ["The application's webhooks already point here."]:
@@ -132,54 +123,73 @@ class Workshop:
             print(unlinked)
         print(live_setup.COST_AND_SAFETY)
 
-    def _open_store(self) -> EventStore:
+    def _live_credentials(self) -> config.LiveCredentials:
+        """Live mode's settings, from the .env and the environment; asked for when missing."""
+        if config.on_binder():
+            raise config.ConfigError(config.ON_BINDER)
+        try:
+            return config.live_credentials()
+        except config.ConfigError:  # settings missing: ask for them (and offer to keep them)
+            if self._ask is None:
+                raise
+        # (asked here, not in the except: one error at a time)
+        given = live_setup.setup(ask=self._ask, ask_secret=self._ask_secret)
+        return config.live_credentials(given=given)
+
+    def _open_store(self, stack: contextlib.ExitStack) -> EventStore:
         """This notebook's own event store (config.events_path), or, if another kernel has
         that one open, a new one: two kernels never share their calls."""
         wanted = config.events_path()
         store = own_store(wanted)
+        stack.callback(_stop_quietly, store.close)
         if store.path != wanted:
             print(f"Another kernel has this notebook's webhooks open ({wanted.name}); "
                   f"this kernel keeps its own in {store.path}.")
         return store
 
-    def _point_live_webhooks(self, credentials) -> list[str]:
-        """Point the application at the tunnel: the first request to Vonage's API, so each
-        way it can fail becomes a ConfigError that says what to do."""
-        try:
-            return point_webhooks(self.client, credentials.application_id, self.public_url)
-        except Exception as error:
-            problem = api_problem(error, credentials)
-            if problem is None:
-                raise
-            # (the library's error stays in __context__, for %debug)
-            raise config.ConfigError(problem) from None
+    def _start_server(self, stack: contextlib.ExitStack, signature_secret: str) -> WebhookServer:
+        server = WebhookServer(self.store, signature_secret, port=self.port).start()
+        stack.callback(_stop_quietly, server.stop)
+        return server
+
+    def _open_tunnel(self, stack: contextlib.ExitStack, credentials: config.LiveCredentials) -> str:
+        """The tunnel's public URL. Its undo is on the stack before it opens: ngrok's agent
+        may start and then refuse the tunnel, and it must not be left running."""
+        self._tunnel_config = tunnel.pyngrok_config(
+            credentials.ngrok_authtoken, credentials.ngrok_path, config.home()
+        )
+        stack.callback(_stop_quietly, tunnel.close_tunnel, self._tunnel_config)
+        return tunnel.open_tunnel(self.server.port, self._tunnel_config)
 
     def stop(self) -> None:
-        """Stop the platform, the tunnel and the webhook server, freeing ports and threads.
+        """Stop the platform, the tunnel and the webhook server, freeing ports and threads:
+        every part that started, the newest first.
 
         Each part is stopped even if stopping another fails.
         """
-        for stop_part in (
-            self.sandbox and self.sandbox.stop,  # first: no more webhooks on their way
-            self._tunnel_config and (lambda: tunnel.close_tunnel(self._tunnel_config)),
-            *[part.stop for part in self._attached],
-            self.server and self.server.stop,
-            self.store and self.store.close,
-        ):
-            if stop_part:
-                try:
-                    stop_part()
-                except Exception:
-                    log.exception("while stopping the workshop")
+        if self.sandbox is not None:
+            # The platform first, though: calls still up end at once, so no webhook is on its
+            # way to a server that has gone. (Its own undo, on the stack, then does nothing.)
+            _stop_quietly(self.sandbox.stop)
+        self._stack.close()
+        _set_running(None, if_current=self)
+
+    def _forget_parts(self) -> None:
         self.server = self.sandbox = self.store = self.client = None
         self._tunnel_config = self.public_url = None
         self._attached = []
-        self._release_logs()
-        _set_running(None, if_current=self)
 
-    def _capture_logs(self) -> None:
+    def __enter__(self) -> "Workshop":
+        """`with wh.start() as ws:` stops the workshop when the block ends, however it ends."""
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _capture_logs(self, stack: contextlib.ExitStack) -> None:
         """Send the kit's and its libraries' log messages to ws.logs, never to a cell."""
         self._propagate = {}
+        stack.callback(self._release_logs)
         for name in CAPTURED_LOGGERS:
             logger = logging.getLogger(name)
             self._propagate[name] = logger.propagate
@@ -188,7 +198,7 @@ class Workshop:
         logging.getLogger("workshop_helpers").setLevel(logging.INFO)
 
     def _release_logs(self) -> None:
-        for name, propagate in getattr(self, "_propagate", {}).items():
+        for name, propagate in self._propagate.items():
             logger = logging.getLogger(name)
             logger.removeHandler(self._log_handler)
             logger.propagate = propagate
@@ -204,6 +214,7 @@ class Workshop:
         said under the next cell that waits on a call."""
         self._require_running()
         self._attached.append(part)
+        self._stack.callback(_stop_quietly, part.stop)
 
     @property
     def logs(self) -> list[str]:
@@ -395,11 +406,12 @@ class Workshop:
     def _reported(self, uuid: str, status: str):
         """A quick check that leg `uuid` has reported `status` (a virtual clock runs it on
         the platform's thread, before each step of time)."""
-        if status == "completed":
-            # The call is over. A rejected call ends there, with no completed event.
-            stored = lambda: self.store.has_status(uuid, "completed", "rejected")
-        else:
-            stored = lambda: self.store.has_status(uuid, status)
+        # "completed": the call is over. A rejected call ends there, with no completed event.
+        statuses = ("completed", "rejected") if status == "completed" else (status,)
+
+        def stored() -> bool:
+            return self.store.has_status(uuid, *statuses)
+
         if self.sandbox is None:
             return stored
         platform = self.sandbox.platform
@@ -453,7 +465,23 @@ class _RecentLines(logging.Handler):
         self.lines.append(self.format(record))
 
 
-_running: Workshop | None = None
+def _stop_quietly(stop_part, *args) -> None:
+    """Stop one part, logging (not raising) what goes wrong: the other parts stop too, and a
+    start that failed shows its own error."""
+    try:
+        stop_part(*args)
+    except Exception:
+        log.exception("while stopping the workshop")
+
+
+_running: Workshop | None = None  # the kernel's running workshop: ask running()
+
+
+def running() -> Workshop | None:
+    """The workshop running in this kernel (the one wh.start() returns again), or None."""
+    if _running is not None and _running.running:
+        return _running
+    return None
 
 
 def _set_running(workshop: Workshop | None, if_current: Workshop | None = None) -> None:
@@ -474,15 +502,16 @@ def start(mode: str = "sandbox", speed: float = 1.0, port: int = 0,
     VOICE_WORKSHOP_CLOCK environment variable, else "real".
     """
     clock = clock or check_clock(config.sandbox_clock(), "VOICE_WORKSHOP_CLOCK")
-    if _running is not None and _running.running:
-        running = (_running.mode, _running.speed, _running.clock, _running.port)
-        if running != (mode, speed, clock, port) and not (running[:3] == (mode, speed, clock) and port == 0):
-            raise RuntimeError(
-                f"the workshop is already running (mode={running[0]!r}, speed={running[1]}, "
-                f"clock={running[2]!r}, port={running[3]}); run wh.stop() first to start it differently"
-            )
-        return _running
-    return Workshop(mode, speed, port, clock=clock).start()
+    current = running()
+    if current is None:
+        return Workshop(mode, speed, port, clock=clock).start()
+    now = (current.mode, current.speed, current.clock, current.port)
+    if now != (mode, speed, clock, port) and not (now[:3] == (mode, speed, clock) and port == 0):
+        raise RuntimeError(
+            f"the workshop is already running (mode={now[0]!r}, speed={now[1]}, "
+            f"clock={now[2]!r}, port={now[3]}); run wh.stop() first to start it differently"
+        )
+    return current
 
 
 def stop() -> None:
