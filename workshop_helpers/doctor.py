@@ -62,7 +62,7 @@ def doctor(workshop=None) -> Report:
     cell's last line it shows itself; in a script, print() it."""
     from . import workshop as workshop_module
 
-    workshop = workshop or workshop_module._running
+    workshop = workshop or workshop_module.running()
     checks = Report([check_python(), *[check_package(name) for name in PACKAGES], check_widgets(),
                      *check_audio()])
     if workshop is None or not workshop.running:

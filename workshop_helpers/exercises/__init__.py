@@ -77,9 +77,10 @@ class Exercise:
         """The Result, and what went wrong on the calls the check placed (never raises).
         `ws` is the workshop to grade in: by default the one this kernel started."""
         if ws is None:
-            from ..workshop import _running as ws  # the workshop this kernel started
+            from ..workshop import running
 
-            if ws is None or not ws.running:
+            ws = running()  # the workshop this kernel started
+            if ws is None:
                 return Result(NOT_ATTEMPTED, "the workshop is not running: run the cell with "
                                              "wh.start() first, then your code, then this check"), ""
         names = _notebook_names() if names is None else names
