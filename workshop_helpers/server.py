@@ -20,6 +20,9 @@ A handler that raises, or returns an NCCO that is not valid, gets a 500 and a tr
 the log, and the server keeps serving. What went wrong (with the line of your code, or
 the field and why) is written beside the webhook, in its `handler_error`, for the cell
 that waits on the call to print (problems.py).
+
+The webhooks and their fields: https://developer.vonage.com/en/voice/voice-api/webhook-reference;
+the signature: https://developer.vonage.com/en/getting-started/concepts/webhooks#decoding-signed-webhooks
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Requests *to* the platform carry an application JWT (RS256, signed with the application's
 private key: the SDK makes these) or, for the Application API, Basic auth with the api
 key and secret. Requests *from* the platform (webhooks) carry an HS256 JWT signed with the
-account's signature secret, whose `payload_hash` claim is the SHA-256 of the body.
+account's signature secret, whose `payload_hash` claim is the SHA-256 of the body
+(https://developer.vonage.com/en/getting-started/concepts/webhooks#decoding-signed-webhooks).
 """
 
 from __future__ import annotations

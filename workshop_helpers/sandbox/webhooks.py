@@ -9,6 +9,10 @@ Three rules from the Voice API docs shape this module:
   set) with `reason` and `original_request` added. Plain status events are not retried.
 - A leg's webhooks are delivered one at a time, in the order the leg sent them (`Outbox`),
   so an application never sees `completed` before `answered` for the same leg.
+
+The docs: https://developer.vonage.com/en/voice/voice-api/webhook-reference (each webhook
+and its fields) and https://developer.vonage.com/en/getting-started/concepts/webhooks#decoding-signed-webhooks
+(the signature).
 """
 
 from __future__ import annotations
