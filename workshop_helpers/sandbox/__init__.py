@@ -1,11 +1,13 @@
 """A local, faithful Vonage Voice API platform with virtual phones.
 
 See `service.Sandbox` to run it, `engine` for how calls live, `actions` for what each
-NCCO action does, `api` for the HTTP endpoints and `phones` for the virtual phones.
+NCCO action does, `backend` for what the HTTP endpoints (`api`, `routes/`) ask of the
+platform, and `phones` and `phone_handle` for the virtual phones.
 """
 
-from .engine import SandboxError
+from .errors import SandboxError
+from .phone_handle import PhoneHandle
 from .phones import MAGIC_NUMBERS, PhoneError
-from .service import PhoneHandle, Sandbox
+from .service import Sandbox
 
 __all__ = ["MAGIC_NUMBERS", "PhoneError", "PhoneHandle", "Sandbox", "SandboxError"]

@@ -1,31 +1,34 @@
 """The NCCO executor: what each action does to a leg, one function per action.
 
-`run_ncco` runs the actions in order. Each action function returns None to go on with
+`run_nccos` runs a leg's NCCO, and the one a REST transfer swaps in; `run_ncco` runs
+the actions in order. Each action function returns None to go on with
 the next action, or a new NCCO (from an input or notify webhook) that replaces the rest,
 as the Voice API documents; an empty NCCO means nothing is left, so the platform hangs
 up. Synchronous actions simply `await` until they are done; asynchronous ones (a `record`
 with no end condition, `talk`/`stream` with `bargeIn`, asynchronous `input`) start a
 background task on the leg and return at once. `conversation`, `connect` and `transfer`
 put the leg in a conversation with other legs (see conversations.py) and wait there.
+What the running NCCO is doing (a bargeIn prompt, an input listening) is kept in the
+leg's `NccoState` (ncco_state.py); the leg itself is seen as a `CallLeg` (legs.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import media
+from .calls import CallSetup
 from .speech import PLATFORM_VOICE
+from .transcript import OWN_PARTY, TranscriptEntry, by_own_party, said_by_caller
 from .webhooks import NccoFetchError
 
 if TYPE_CHECKING:
     from vonage_voice.models import ncco as models
 
     from ..ncco import Input
-    from .engine import Leg
+    from .legs import CallLeg
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,24 @@ DTMF_TIME_OUT, DTMF_MAX_DIGITS = 3, 4
 SPEECH_START_TIMEOUT, SPEECH_END_ON_SILENCE, SPEECH_MAX_DURATION = 10, 2.0, 60
 
 
-async def run_ncco(leg: "Leg", ncco: list) -> None:
+async def run_nccos(leg: "CallLeg", ncco: list) -> None:
+    """Run a leg's NCCO; a REST transfer swaps in another one (see `NccoState.replace`)."""
+    state = leg.ncco
+    state.run_next(ncco)  # a transfer during the answer webhook wins
+    while (ncco := state.take_next()) is not None:
+        state.task = asyncio.get_running_loop().create_task(run_ncco(leg, ncco))
+        try:
+            await asyncio.wait({state.task})
+        finally:
+            # On hangup: stop the action and let it clean up (a record sends its event).
+            state.task.cancel()
+            await asyncio.wait({state.task})
+        if not state.task.cancelled() and state.task.exception():
+            log.error("NCCO failed on leg %s", leg.uuid, exc_info=state.task.exception())
+            leg.emit_error("Internal error while running the NCCO.", repr(state.task.exception()))
+
+
+async def run_ncco(leg: "CallLeg", ncco: list) -> None:
     """Run `ncco` on `leg`; when the last action finishes, the platform hangs up."""
     queue = list(ncco)
     while queue:
@@ -44,12 +64,12 @@ async def run_ncco(leg: "Leg", ncco: list) -> None:
         replacement = await ACTIONS[name](leg, action)
         if replacement is not None:
             queue = list(replacement)
-    await _finish_prompt(leg)
+    await leg.ncco.finish_prompt()
 
 
 # -- talk and stream ---------------------------------------------------------------------
-async def talk(leg: "Leg", action: "models.Talk") -> None:
-    await _finish_prompt(leg)
+async def talk(leg: "CallLeg", action: "models.Talk") -> None:
+    await leg.ncco.finish_prompt()
     since = leg.clock.elapsed()  # the prompt starts now, however long espeak-ng takes
     if action.bargeIn:
         _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
@@ -57,30 +77,30 @@ async def talk(leg: "Leg", action: "models.Talk") -> None:
     await _play(leg, "talk", action.text, audio, seconds, action.loop, action.bargeIn, since)
 
 
-async def stream(leg: "Leg", action: "models.Stream") -> None:
+async def stream(leg: "CallLeg", action: "models.Stream") -> None:
     url = action.streamUrl[0]
     audio, seconds = await stream_audio(leg, url)
     await _play(leg, "stream", url, audio, seconds, action.loop, action.bargeIn)
 
 
-async def _play(leg: "Leg", kind: str, text: str, audio: str | None, seconds: float,
+async def _play(leg: "CallLeg", kind: str, text: str, audio: str | None, seconds: float,
                 loop: int | None, barge_in: bool | None, since: float | None = None) -> None:
     """Play a prompt; with bargeIn it plays on while the next action (an input) starts,
     and the caller's first key or word stops it and counts as their answer."""
-    await _finish_prompt(leg)
+    await leg.ncco.finish_prompt()
     play = play_looped(leg, kind, text, audio, seconds, loop, since)
     if barge_in:
         if since is None:
             since = leg.clock.elapsed()
             _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
-        leg.prompt = leg.start_child(play)
+        leg.ncco.play_prompt(leg.start_child(play))
         if _caller_spoke_since(leg, since):  # while the prompt was being synthesised
-            leg.prompt.cancel()
+            leg.ncco.barge_in()
     else:
         await play
 
 
-async def play_looped(leg: "Leg", kind: str, text: str, audio: str | None, seconds: float,
+async def play_looped(leg: "CallLeg", kind: str, text: str, audio: str | None, seconds: float,
                       loop: int | None, since: float | None = None) -> None:
     """Play a sound `loop` times (default once; 0 means until stopped), the first time
     from `since` on the call's clock if it began earlier than now."""
@@ -91,7 +111,7 @@ async def play_looped(leg: "Leg", kind: str, text: str, audio: str | None, secon
         count += 1
 
 
-async def play_until(leg: "Leg", kind: str, url: str, until: asyncio.Event) -> None:
+async def play_until(leg: "CallLeg", kind: str, url: str, until: asyncio.Event) -> None:
     """Hold music or a ringback tone: the file at `url`, looped until `until` is set."""
     audio, seconds = await stream_audio(leg, url)
     player = asyncio.ensure_future(play_looped(leg, kind, url, audio, seconds, 0))
@@ -102,7 +122,7 @@ async def play_until(leg: "Leg", kind: str, url: str, until: asyncio.Event) -> N
         await asyncio.wait({player})
 
 
-async def play_dtmf(leg: "Leg", digits: str) -> None:
+async def play_dtmf(leg: "CallLeg", digits: str) -> None:
     """The platform plays keys to the leg's party (`p` is a half-second pause)."""
     for digit in digits:
         if digit == "p":
@@ -111,81 +131,56 @@ async def play_dtmf(leg: "Leg", digits: str) -> None:
             await leg.play("dtmf", digit, media.DTMF_SECONDS)
 
 
-def _caller_spoke_since(leg: "Leg", since: float) -> bool:
+def _caller_spoke_since(leg: "CallLeg", since: float) -> bool:
     """Whether the caller has pressed a key (still queued) or spoken since `since`."""
     return not leg.dtmf.empty() or any(
         said_by_caller(e) and e["at"] >= since for e in leg.transcript
     )
 
 
-async def _finish_prompt(leg: "Leg") -> None:
-    """Let a bargeIn prompt finish (or be interrupted) before going on."""
-    if leg.prompt is not None:
-        await asyncio.wait({leg.prompt})
-        leg.prompt = None
-
-
-async def stream_audio(leg: "Leg", url: str) -> tuple[str | None, float]:
+async def stream_audio(leg: "CallLeg", url: str) -> tuple[str | None, float]:
     """The audio at `url`: its key in the platform's AudioLibrary and how long it plays;
     (None, 0) if it cannot be played. It is fetched again once its Cache-Control says so."""
-    platform = leg.platform
-    kept = platform.streams.get(url)
-    if kept is None or (kept.expires is not None and time.monotonic() >= kept.expires):
-        try:
-            data, keep_for = await platform.webhooks.download(url)
-            audio = await leg.clock.in_thread(media.decode, data)
-        except ValueError as error:
-            leg.note("platform", "error", f"could not play {url}: {error}")
-            log.info("stream %s could not be played: %s", url, error)
-            return None, 0.0
-        key = platform.audio.add(f"stream:{platform.ids.uuid()}", audio)  # old calls keep theirs
-        expires = None if keep_for is None else time.monotonic() + keep_for
-        kept = platform.streams[url] = KeptStream(key, len(audio) / media.SAMPLE_RATE, expires)
-    return kept.key, kept.seconds
-
-
-@dataclass
-class KeptStream:
-    """A stream URL's audio, and until when (real time) it may be reused."""
-
-    key: str
-    seconds: float
-    expires: float | None
+    try:
+        return await leg.platform.streams.audio_of(url)
+    except ValueError as error:
+        leg.note("platform", "error", f"could not play {url}: {error}")
+        log.info("stream %s could not be played: %s", url, error)
+        return None, 0.0
 
 
 # -- wait and notify ---------------------------------------------------------------------
-async def wait(leg: "Leg", action: "models.Wait") -> None:
+async def wait(leg: "CallLeg", action: "models.Wait") -> None:
     await leg.clock.sleep(action.timeout)
 
 
-async def notify(leg: "Leg", action: "models.Notify") -> list | None:
+async def notify(leg: "CallLeg", action: "models.Notify") -> list | None:
     payload = {"payload": action.payload, "conversation_uuid": leg.conversation_uuid}
     return await _fetch_next_ncco(leg, payload, action.eventUrl[0], action.eventMethod, "notify")
 
 
 # -- input -------------------------------------------------------------------------------
-async def input_(leg: "Leg", action: "Input") -> list | None:
-    if leg.async_input is not None:
-        leg.async_input.cancel()  # one listener for keys at a time: the newest input
+async def input_(leg: "CallLeg", action: "Input") -> list | None:
+    leg.ncco.stop_async_input()  # one listener for keys at a time: the newest input
     if action.mode == "asynchronous":
-        leg.async_input = leg.start_child(_asynchronous_dtmf(leg, action))
+        leg.ncco.start_async_input(leg.start_child(_asynchronous_dtmf(leg, action)))
         return None
 
-    if leg.prompt is None:  # keys pressed before the input (and no bargeIn prompt) are lost
+    if leg.ncco.prompt is None:  # keys pressed before the input (and no bargeIn prompt) are lost
         _drain(leg.dtmf)
     heard_before = len(leg.transcript)  # speech from here on is the answer
-    leg.start_listening(keys="dtmf" in action.type)
+    leg.ncco.start_listening(keys="dtmf" in action.type)
     try:
-        await _finish_prompt(leg)
+        await leg.ncco.finish_prompt()
         dtmf, speech = await _collect(leg, action, heard_before)
     finally:
-        leg.listening.clear()
+        leg.ncco.stop_listening()
     payload = {**leg.base_payload(), "dtmf": dtmf, "speech": speech}
     url = action.eventUrl[0] if action.eventUrl else None
     return await _fetch_next_ncco(leg, payload, url, action.eventMethod, "input")
 
 
-async def _collect(leg: "Leg", action: "Input", heard_before: int) -> tuple[dict, dict]:
+async def _collect(leg: "CallLeg", action: "Input", heard_before: int) -> tuple[dict, dict]:
     """Wait for keys or speech, as the input asked. The first kind used decides: once the
     caller starts speaking, the DTMF time-out no longer runs, and the other way round."""
     no_keys = {"digits": None, "timed_out": False}
@@ -208,7 +203,7 @@ async def _collect(leg: "Leg", action: "Input", heard_before: int) -> tuple[dict
     return no_keys, await _collect_speech(leg, action.speech, heard_before)
 
 
-async def _collect_dtmf(leg: "Leg", options) -> dict:
+async def _collect_dtmf(leg: "CallLeg", options) -> dict:
     """maxDigits (default 4), submitOnHash, timeOut (default 3 s after the last key)."""
     max_digits = options.maxDigits if options and options.maxDigits else DTMF_MAX_DIGITS
     submit_on_hash = bool(options and options.submitOnHash)
@@ -226,7 +221,7 @@ async def _collect_dtmf(leg: "Leg", options) -> dict:
             return {"digits": digits, "timed_out": False}
 
 
-async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
+async def _collect_speech(leg: "CallLeg", options, heard: int) -> dict:
     """The sandbox "recognises" exactly what a virtual phone says. Speech ends after
     `endOnSilence` seconds of quiet (a shorter pause does not end it), or `maxDuration`
     seconds after it began (then only the words said by then count)."""
@@ -257,12 +252,12 @@ async def _collect_speech(leg: "Leg", options, heard: int) -> dict:
     return result
 
 
-def _phrase_after(leg: "Leg", seen: int) -> int:
+def _phrase_after(leg: "CallLeg", seen: int) -> int:
     """The transcript index of the first phrase the caller said at or after `seen`."""
     return next(i for i in range(seen, len(leg.transcript)) if said_by_caller(leg.transcript[i]))
 
 
-def _words_before(phrase: dict, deadline: float) -> str:
+def _words_before(phrase: TranscriptEntry, deadline: float) -> str:
     """The words of `phrase` said before `deadline` (all of them if it ended in time)."""
     words = phrase["text"].split()
     if phrase["at"] + phrase["seconds"] <= deadline:
@@ -271,40 +266,33 @@ def _words_before(phrase: dict, deadline: float) -> str:
     return " ".join(words[: int(len(words) * said)])
 
 
-async def _save_speech(leg: "Leg", start: float) -> str:
+async def _save_speech(leg: "CallLeg", start: float) -> str:
     """saveAudio: what the caller said while the input listened, as a downloadable file."""
-    spoken = [e for e in leg.transcript if e["who"] == "phone"]
-    recording_url, _ = await leg.platform.save_audio(spoken, start, leg.clock.elapsed(), "wav")
+    spoken = [e for e in leg.transcript if by_own_party(e)]
+    recording_url, _ = await leg.platform.recorder.save(spoken, start, leg.clock.elapsed(), "wav")
     return recording_url
 
 
-async def _next_phrase(leg: "Leg", seen: int) -> None:
+async def _next_phrase(leg: "CallLeg", seen: int) -> None:
     """Return once the caller has said something at or after transcript entry `seen`."""
     while not any(said_by_caller(e) for e in leg.transcript[seen:]):
         await leg.activity.wait()
 
 
-def said_by_caller(entry: dict) -> bool:
-    """A phrase this leg's own party said (not one heard from another party)."""
-    return entry["kind"] == "said" and entry["who"] == "phone"
-
-
-async def _asynchronous_dtmf(leg: "Leg", action: "Input") -> None:
+async def _asynchronous_dtmf(leg: "CallLeg", action: "Input") -> None:
     """Asynchronous input: each key is its own webhook, until the call ends or another
     input (or a transfer) takes over."""
     _drain(leg.dtmf)
+    own_url = action.eventUrl[0] if action.eventUrl else None
     while True:
         digit = await leg.dtmf.get()
         payload = {**leg.base_payload(), "dtmf": {"digits": digit, "timed_out": False}}
-        if leg.input_listener:  # PUT .../input/dtmf sends them elsewhere
-            url, method = leg.input_listener["url"], leg.input_listener["method"]
-        else:
-            url, method = (action.eventUrl[0] if action.eventUrl else None), action.eventMethod
+        url, method = leg.ncco.keys_destination(own_url, action.eventMethod)  # PUT .../input/dtmf may redirect
         leg.emit(payload, url, method, kind="input")
 
 
 # -- record ------------------------------------------------------------------------------
-async def record(leg: "Leg", action: "models.Record") -> None:
+async def record(leg: "CallLeg", action: "models.Record") -> None:
     """Record the call; with an end condition it blocks, otherwise it runs until hangup."""
     recording = Recording(leg, action)
     if action.beepStart:
@@ -325,7 +313,7 @@ async def record(leg: "Leg", action: "models.Record") -> None:
 class Recording:
     """One `record` action's recording: when it started, and how to save it."""
 
-    def __init__(self, leg: "Leg", action: "models.Record"):
+    def __init__(self, leg: "CallLeg", action: "models.Record"):
         self.leg, self.action = leg, action
         self.synchronous = any(
             value is not None for value in (action.endOnSilence, action.endOnKey, action.timeOut)
@@ -340,10 +328,11 @@ class Recording:
         channels = action.channels or (2 if action.split else 1)
         audio_format = action.format or ("wav" if channels > 2 else "mp3")
         transcript = list(leg.transcript)
-        recording_url, size = await leg.platform.save_audio(
+        recorder = leg.platform.recorder
+        recording_url, size = await recorder.save(
             transcript, self.start, end, audio_format, channels, channel_per_party(transcript)
         )
-        payload = leg.platform.record_event(
+        payload = recorder.event(
             recording_url, size, self.started_at, ended_at, leg.conversation_uuid
         )
         leg.note("platform", "recording", payload["recording_url"], seconds=end - self.start)
@@ -351,10 +340,10 @@ class Recording:
         leg.emit(payload, url, action.eventMethod, kind="record")
 
 
-def channel_per_party(transcript: list[dict]):
+def channel_per_party(transcript: list[TranscriptEntry]):
     """With split channels, the leg's own party is on the first channel; the platform
     and the other parties follow in the order they were first heard."""
-    parties = list(dict.fromkeys(["phone"] + [e["who"] for e in transcript]))
+    parties = list(dict.fromkeys([OWN_PARTY] + [e["who"] for e in transcript]))
     return lambda entry: parties.index(entry["who"])
 
 
@@ -365,7 +354,7 @@ async def _record_until_hangup(recording: Recording) -> None:
         await recording.save()
 
 
-async def _record_end_condition(leg: "Leg", action: "models.Record", start: float) -> None:
+async def _record_end_condition(leg: "CallLeg", action: "models.Record", start: float) -> None:
     """Return when the caller presses endOnKey or stays silent for endOnSilence seconds;
     with neither, never (only the record's timeOut ends it)."""
     watchers = []
@@ -383,12 +372,12 @@ async def _record_end_condition(leg: "Leg", action: "models.Record", start: floa
         await asyncio.wait(watchers)
 
 
-async def _until_key(leg: "Leg", key: str) -> None:
+async def _until_key(leg: "CallLeg", key: str) -> None:
     while await leg.dtmf.get() != key:
         pass
 
 
-async def _until_silence(leg: "Leg", seconds: float, start: float) -> None:
+async def _until_silence(leg: "CallLeg", seconds: float, start: float) -> None:
     while True:
         quiet_since = max(start, leg.last_activity_end)
         remaining = seconds - (leg.clock.elapsed() - quiet_since)
@@ -404,7 +393,7 @@ async def _until_silence(leg: "Leg", seconds: float, start: float) -> None:
 
 
 # -- conversation, connect, transfer ------------------------------------------------------
-async def conversation(leg: "Leg", action: "models.Conversation") -> None:
+async def conversation(leg: "CallLeg", action: "models.Conversation") -> None:
     """Join the named conversation and stay until the call ends or the conversation does
     (a moderator with endOnExit left). Until it starts, hear the hold music."""
     room = leg.platform.named_conversation(action.name)
@@ -415,7 +404,7 @@ async def conversation(leg: "Leg", action: "models.Conversation") -> None:
     await _stay(leg, member, action.musicOnHoldUrl)
 
 
-async def transfer(leg: "Leg", action: "models.Transfer") -> None:
+async def transfer(leg: "CallLeg", action: "models.Transfer") -> None:
     """Move every leg of this conversation into another one, and stay there."""
     target = leg.platform.conversations.get(action.conversationId)
     if target is None:
@@ -440,7 +429,7 @@ def _listening(action) -> dict:
     }
 
 
-async def _stay(leg: "Leg", member, music_url: list | None) -> None:
+async def _stay(leg: "CallLeg", member, music_url: list | None) -> None:
     room = leg.conversation
     music = None
     if music_url and not room.started.is_set():
@@ -453,38 +442,17 @@ async def _stay(leg: "Leg", member, music_url: list | None) -> None:
         leg.conversation.leave(leg)  # a hangup or a REST transfer takes the leg out
 
 
-async def connect(leg: "Leg", action: "models.Connect") -> list | None:
+async def connect(leg: "CallLeg", action: "models.Connect") -> list | None:
     """Call an endpoint and bridge it into this leg's conversation, until one of them
     hangs up; then the NCCO goes on. A synchronous connect whose callee fails (or whose
     websocket closes) takes its next NCCO from the answer to that event."""
-    from .engine import CallSetup, address  # (engine imports this module)
-
     endpoint = endpoint_dict(action.endpoint[0])
     on_answer = endpoint.pop("onAnswer", None) or {}
-    app = leg.platform.app
-    event_url = action.eventUrl[0] if action.eventUrl else leg.setup.event_url
-    setup = CallSetup(
-        direction="outbound",
-        to=endpoint,
-        from_={"type": "phone", "number": action.from_ or app.number},
-        event_url=event_url,
-        event_method=action.eventMethod or ("POST" if action.eventUrl else leg.setup.event_method),
-        ringing_timer=action.timeout or 60,
-        length_timer=action.limit or 7200,
-        machine_detection=action.machineDetection,
-        advanced_machine_detection=(
-            action.advancedMachineDetection.model_dump(exclude_none=True)
-            if action.advancedMachineDetection else None
-        ),
-        caller=leg,
-        synchronous=action.eventType == "synchronous",
-        on_answer_url=on_answer.get("url"),
-        dtmf_answer=endpoint.pop("dtmfAnswer", None),
-    )
+    setup = CallSetup.for_connect(action, endpoint, on_answer, caller=leg, app_number=leg.platform.app.number)
     if leg.uuid not in leg.conversation.members:
         leg.conversation.join(leg)  # back in its conversation, to hear the callee
     callee = leg.platform.connect(leg, setup)
-    leg.note("platform", "connect", address(endpoint), leg=callee.uuid)
+    leg.note("platform", "connect", callee.party_address, leg=callee.uuid)
     ringback = (action.ringbackTone or [None])[0] or on_answer.get("ringbackTone")
     if ringback:
         leg.start_child(play_until(leg, "ringback", ringback, callee.joined))
@@ -510,7 +478,7 @@ def endpoint_dict(endpoint) -> dict:
 
 
 # -- helpers -----------------------------------------------------------------------------
-async def _fetch_next_ncco(leg: "Leg", payload: dict, url: str | None, method: str | None,
+async def _fetch_next_ncco(leg: "CallLeg", payload: dict, url: str | None, method: str | None,
                            kind: str) -> list | None:
     """Send an event that may answer with an NCCO; None means go on with this one.
 

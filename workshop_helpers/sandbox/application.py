@@ -272,20 +272,27 @@ def _config_problem(config) -> str | None:
     if not isinstance(webhooks, dict):
         return "its `voice.webhooks` is not an object"
     for name in WEBHOOK_DEFAULTS:
-        webhook = webhooks.get(name)
-        if webhook is None:
-            continue
-        where = f"`voice.webhooks.{name}`"
-        if not isinstance(webhook, dict):
-            return f"its {where} is not an object"
-        if not isinstance(webhook.get("address", ""), str):
-            return f"its {where}.address is not a text"
-        if not isinstance(webhook.get("http_method", ""), str):
-            return f"its {where}.http_method is not a text"
-        for timeout in ("connect_timeout", "socket_timeout"):
-            value = webhook.get(timeout, 1000)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10**6:
-                return f"its {where}.{timeout} is not a number of milliseconds"
+        problem = _webhook_problem(f"`voice.webhooks.{name}`", webhooks.get(name))
+        if problem:
+            return problem
+    return None
+
+
+def _webhook_problem(where: str, webhook) -> str | None:
+    """What makes one webhook's settings in application.json unusable; None if nothing
+    (or if the webhook is not set)."""
+    if webhook is None:
+        return None
+    if not isinstance(webhook, dict):
+        return f"its {where} is not an object"
+    if not isinstance(webhook.get("address", ""), str):
+        return f"its {where}.address is not a text"
+    if not isinstance(webhook.get("http_method", ""), str):
+        return f"its {where}.http_method is not a text"
+    for timeout in ("connect_timeout", "socket_timeout"):
+        value = webhook.get(timeout, 1000)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 10**6:
+            return f"its {where}.{timeout} is not a number of milliseconds"
     return None
 
 

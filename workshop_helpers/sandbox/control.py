@@ -16,46 +16,46 @@ from . import actions
 from .speech import PLATFORM_VOICE
 
 if TYPE_CHECKING:
-    from .engine import Leg
+    from .legs import CallLeg
 
 
-async def start_talk(leg: "Leg", options: TtsStreamOptions) -> None:
+async def start_talk(leg: "CallLeg", options: TtsStreamOptions) -> None:
     language = options.language.value if hasattr(options.language, "value") else options.language
     _start(leg, "talk", _talk(leg, options.text, language or PLATFORM_VOICE, options.loop))
 
 
-async def start_stream(leg: "Leg", options: AudioStreamOptions) -> None:
+async def start_stream(leg: "CallLeg", options: AudioStreamOptions) -> None:
     _start(leg, "stream", _stream(leg, options.stream_url[0], options.loop))
 
 
 # The API answers at once, as the platform does: the speech is made and the file fetched
 # in the background, so a slow audio host delays the sound, not the HTTP response (and a
 # DELETE meanwhile stops it before it plays).
-async def _talk(leg: "Leg", text: str, language: str, loop: int | None) -> None:
+async def _talk(leg: "CallLeg", text: str, language: str, loop: int | None) -> None:
     audio, seconds = await leg.platform.say(text, language)
     await actions.play_looped(leg, "talk", text, audio, seconds, loop)
 
 
-async def _stream(leg: "Leg", url: str, loop: int | None) -> None:
+async def _stream(leg: "CallLeg", url: str, loop: int | None) -> None:
     audio, seconds = await actions.stream_audio(leg, url)
     await actions.play_looped(leg, "stream", url, audio, seconds, loop)
 
 
-def _start(leg: "Leg", kind: str, playing) -> None:
+def _start(leg: "CallLeg", kind: str, playing) -> None:
     stop(leg, kind)  # a new talk replaces the one still playing
     leg.played[kind] = leg.start_child(playing)
 
 
-def stop(leg: "Leg", kind: str) -> None:
+def stop(leg: "CallLeg", kind: str) -> None:
     task = leg.played.pop(kind, None)
     if task is not None:
         task.cancel()
 
 
-def send_dtmf(leg: "Leg", digits: str) -> None:
+def send_dtmf(leg: "CallLeg", digits: str) -> None:
     leg.start_child(actions.play_dtmf(leg, digits))
 
 
-def listen_for_dtmf(leg: "Leg", url: str | None, method: str = "POST") -> None:
+def listen_for_dtmf(leg: "CallLeg", url: str | None, method: str = "POST") -> None:
     """Where an asynchronous input's keys go from now on (None: back to its eventUrl)."""
-    leg.input_listener = {"url": url, "method": method} if url else None
+    leg.ncco.send_keys_to(url, method)

@@ -15,21 +15,48 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from .webhooks import Outbox
+from .recordings import Recorder
+from .transcript import TranscriptEntry
+from .webhooks import Outbox, Webhook, WebhookClient
 
 if TYPE_CHECKING:
     from vonage_voice.models import ncco as models
 
-    from .engine import Leg, Platform
+    from .clock import Clock
+
+
+class Participant(Protocol):
+    """A leg as its conversation sees it (engine.Leg is one): what a conversation reads
+    and calls to carry sounds between its members and to tell them it moved them."""
+
+    uuid: str
+    conversation: Conversation  # the conversation moves the leg in and out
+    status: str
+    ended: bool
+    muted: bool  # REST mute: its party is not heard
+    earmuffed: bool  # REST earmuff: its party hears nothing
+    clock: Clock
+
+    @property
+    def party_address(self) -> str: ...
+
+    def note(self, who: str, kind: str, text: str, seconds: float = 0.0, audio: str | None = None,
+             at: float | None = None, leg: str | None = None) -> TranscriptEntry: ...
+
+    def emit(self, payload: dict, url: str | None = None, method: str | None = None,
+             kind: str = "event") -> None: ...
+
+    def event_webhook(self, payload: dict, url: str | None = None, method: str | None = None,
+                      kind: str = "event") -> Webhook | None: ...
 
 
 @dataclass(eq=False)
 class Member:
     """A leg's place in a conversation, with the options of its `conversation` action."""
 
-    leg: "Leg"
+    leg: Participant
     can_hear: set[str] | None = None  # leg uuids it hears; None means everyone
     can_speak: set[str] | None = None  # leg uuids that hear it; None means everyone
     mute: bool = False
@@ -41,9 +68,10 @@ class Member:
 class Conversation:
     """One conversation: its members, whether it has started, and its recording."""
 
-    def __init__(self, platform: "Platform", uuid: str, name: str | None = None):
-        self.platform = platform
+    def __init__(self, uuid: str, recorder: Recorder, webhooks: WebhookClient, name: str | None = None):
         self.uuid = uuid
+        self.recorder = recorder  # for `record: true`
+        self.webhooks = webhooks  # to send its recording's event
         self.name = name
         self.members: dict[str, Member] = {}
         # A named conversation starts when a member with startOnEnter joins; until then
@@ -51,13 +79,13 @@ class Conversation:
         self.started = asyncio.Event()
         if name is None:
             self.started.set()
-        self.transcript: list[dict] = []  # what members said into it (for its recording)
+        self.transcript: list[TranscriptEntry] = []  # what members said into it (for its recording)
         self.recording: ConversationRecording | None = None
         self.wants_recording: tuple | None = None  # (leg, action) of the first `record: true`
         self.outbox: Outbox | None = None  # for recording events, made when first needed
 
     # -- membership ------------------------------------------------------------------
-    def join(self, leg: "Leg", **options) -> Member:
+    def join(self, leg: Participant, **options) -> Member:
         """Bring `leg` in (from wherever it was): a `transfer` event if it moved."""
         before = leg.conversation
         if before is not self:  # (a new leg's first conversation is already its own)
@@ -76,7 +104,7 @@ class Conversation:
             self.start()
         return member
 
-    def leave(self, leg: "Leg") -> None:
+    def leave(self, leg: Participant) -> None:
         member = self.members.pop(leg.uuid, None)
         if member is None:
             return
@@ -107,7 +135,7 @@ class Conversation:
             self.members.pop(member.leg.uuid, None)
             member.ended.set()
 
-    def record_for(self, leg: "Leg", action: "models.Conversation") -> None:
+    def record_for(self, leg: Participant, action: "models.Conversation") -> None:
         """`record: true`: record the conversation from when it starts until it ends."""
         if self.wants_recording is None:
             self.wants_recording = (leg, action)
@@ -132,7 +160,7 @@ class Conversation:
             return False
         return listener.can_hear is None or speaker.leg.uuid in listener.can_hear
 
-    def carry(self, speaker: "Leg", entry: dict) -> None:
+    def carry(self, speaker: Participant, entry: TranscriptEntry) -> None:
         """Carry a sound `speaker` made to every member that can hear it."""
         source = self.members.get(speaker.uuid)
         if source is None:
@@ -150,7 +178,7 @@ class Conversation:
 class ConversationRecording:
     """`record: true` on a conversation: an MP3 of everything said in it, while it runs."""
 
-    def __init__(self, conversation: Conversation, leg: "Leg", action: "models.Conversation"):
+    def __init__(self, conversation: Conversation, leg: Participant, action: "models.Conversation"):
         self.conversation, self.leg, self.action = conversation, leg, action
         self.clock = leg.clock
         self.start = self.clock.elapsed()
@@ -162,13 +190,13 @@ class ConversationRecording:
         asyncio.get_running_loop().create_task(self._save(end, ended_at))
 
     async def _save(self, end: float, ended_at) -> None:
-        platform, leg, action = self.conversation.platform, self.leg, self.action
-        transcript = [e for e in self.conversation.transcript if e["at"] < end]
-        recording_url, size = await platform.save_audio(transcript, self.start, end, "mp3")
-        payload = platform.record_event(recording_url, size, self.started_at, ended_at, self.conversation.uuid)
+        conversation, leg, action = self.conversation, self.leg, self.action
+        transcript = [e for e in conversation.transcript if e["at"] < end]
+        recording_url, size = await conversation.recorder.save(transcript, self.start, end, "mp3")
+        payload = conversation.recorder.event(recording_url, size, self.started_at, ended_at, conversation.uuid)
         url = action.eventUrl[0] if action.eventUrl else None
         webhook = leg.event_webhook(payload, url, action.eventMethod, kind="record")
         if webhook is not None:
-            if self.conversation.outbox is None:
-                self.conversation.outbox = Outbox(platform.webhooks)
-            self.conversation.outbox.post(webhook)
+            if conversation.outbox is None:
+                conversation.outbox = Outbox(conversation.webhooks)
+            conversation.outbox.post(webhook)

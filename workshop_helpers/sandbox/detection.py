@@ -14,17 +14,19 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from .transcript import by_own_party
+
 if TYPE_CHECKING:
-    from .engine import Leg
+    from .legs import CallLeg
 
 LISTEN_SECONDS = 2.0  # how much of the greeting the platform hears before it decides
 BEEP_TIMEOUT = 45  # the documented default for advanced detection
 
 
-async def detect(leg: "Leg") -> None:
+async def detect(leg: "CallLeg", machine: bool) -> None:
+    """Tell whether a person or a `machine` answered (the party knows which it is)."""
     advanced = leg.setup.advanced_machine_detection
     behavior = (advanced or {}).get("behavior") or leg.setup.machine_detection or "continue"
-    machine = getattr(leg.phone.behaviour, "answered_by", "human") == "machine"
     await leg.clock.sleep(LISTEN_SECONDS)
     _emit(leg, "machine" if machine else "human")
     if not machine:
@@ -42,13 +44,13 @@ async def detect(leg: "Leg") -> None:
             _emit(leg, "machine", sub_state="beep_start")
 
 
-async def _beep(leg: "Leg") -> None:
+async def _beep(leg: "CallLeg") -> None:
     """Return when the party's beep is heard."""
-    while not any(e["kind"] == "beep" and e["who"] == "phone" for e in leg.transcript):
+    while not any(e["kind"] == "beep" and by_own_party(e) for e in leg.transcript):
         await leg.activity.wait()
 
 
-def _emit(leg: "Leg", status: str, **extra) -> None:
+def _emit(leg: "CallLeg", status: str, **extra) -> None:
     """The detection event: note `call_uuid` where other events have `uuid`."""
     payload = {
         "call_uuid": leg.uuid,

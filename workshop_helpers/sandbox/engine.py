@@ -18,21 +18,26 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 import aiohttp
 
-from . import actions, detection, media
+from . import actions, detection
 from .application import SandboxApplication
-from .clock import Clock, iso_millis, iso_seconds
+from .calls import CallSetup
+from .clock import Clock, iso_millis
 from .conversations import Conversation
+from .errors import SandboxError
 from .ids import IdFactory
 from .media import SAMPLE_RATE, AudioLibrary
+from .ncco_state import NccoState
 from .phones import PhoneBook, VirtualPhone
+from .recordings import Recorder
 from .speech import Speech
+from .streams import StreamCache
+from .transcript import OWN_PARTY, TranscriptEntry, new_entry
 from .webhooks import NccoFetchError, Outbox, Webhook, WebhookClient
 from .websocket import WebSocketParty
 
@@ -68,33 +73,6 @@ def check_status(status: str) -> str:
     return status
 
 
-class SandboxError(Exception):
-    """Something asked of the sandbox that cannot be done; the message says what to do."""
-
-
-@dataclass
-class CallSetup:
-    """Everything needed to start a leg (from a REST request or an inbound call)."""
-
-    direction: str
-    to: dict
-    from_: dict
-    event_url: str | None
-    event_method: str = "POST"
-    ncco: list | None = None  # inline NCCO (validated models)
-    answer_url: str | None = None
-    answer_method: str = "GET"
-    ringing_timer: float = 60
-    length_timer: float = 7200
-    machine_detection: str | None = None  # continue | hangup
-    advanced_machine_detection: dict | None = None  # {behavior, mode, beep_timeout}
-    # A `connect` action's leg: the leg that connected it, and the action's options.
-    caller: "Leg | None" = None
-    synchronous: bool = False  # eventType synchronous: a failure's answer may be an NCCO
-    on_answer_url: str | None = None  # onAnswer: an NCCO for the callee before it joins
-    dtmf_answer: str | None = None  # keys played to the callee when it answers (any leg)
-
-
 def address(endpoint: dict) -> str:
     """The address of an endpoint object, whatever its type (number, uri, user, ...)."""
     for key in ("number", "uri", "user", "extension"):
@@ -107,7 +85,9 @@ class Leg:
     """One call leg. Created and changed only on the platform's loop.
 
     `phone` is the party at the other end: a virtual phone (or app user, SIP or VBC
-    endpoint, which the sandbox models the same way) or a websocket.
+    endpoint, which the sandbox models the same way) or a websocket. The modules around
+    the engine (actions, control, phones, websocket, detection, conversations) see a
+    leg only as `legs.CallLeg`, which this class implements.
     """
 
     def __init__(self, platform: "Platform", setup: CallSetup, phone: VirtualPhone,
@@ -129,26 +109,18 @@ class Leg:
         self.ended = False
         self.disconnected_by: str | None = None
         self.muted = self.earmuffed = False  # REST mute/earmuff (see Conversation.hears)
-        self.transcript: list[dict] = []  # what this party said and heard, and when
+        self.transcript: list[TranscriptEntry] = []  # what this party said and heard, and when
         self.dtmf: asyncio.Queue[str] = asyncio.Queue()
-        self.listening = asyncio.Event()  # set while an input action waits for the caller
-        self.listening_for_keys = False  # and whether that input takes keys (not speech only)
-        self.inputs_started = 0  # how many input actions have started listening
-        self._input_started = asyncio.Event()  # pulsed when one does
         self.beeps = 0  # how many record beeps this leg's party has heard
         self._beeped = asyncio.Event()  # pulsed at each
         self.activity = asyncio.Event()  # pulsed whenever the caller makes a sound
         self.last_activity_end = 0.0
-        self.prompt: asyncio.Task | None = None  # a bargeIn talk/stream still playing
-        self.async_input: asyncio.Task | None = None  # an asynchronous input's listener
-        self.input_listener: dict | None = None  # PUT .../input/dtmf: {url, method}
+        self.ncco = NccoState()  # what its NCCO is doing: prompt, inputs (actions.py runs it)
         self.played: dict[str, asyncio.Task] = {}  # REST talk/stream playing, by kind
         self.status_ncco: asyncio.Future | None = None  # a synchronous connect's answer
         self.joined = asyncio.Event()  # a connect's leg: set once it joins its caller, or ends
         self.outbox = Outbox(platform.webhooks)
         self._children: set[asyncio.Task] = set()
-        self._ncco_task: asyncio.Task | None = None
-        self._next_ncco: list | None = None
         phone.legs.append(self)
         self.task = asyncio.get_running_loop().create_task(self._run())
 
@@ -193,7 +165,7 @@ class Leg:
                 ncco = await self._receive()
             if ncco is not None:
                 self.start_child(self._length_timer())
-                await self._run_nccos(ncco)
+                await actions.run_nccos(self, ncco)
                 self.disconnected_by = self.disconnected_by or "platform"
         except asyncio.CancelledError:
             if self.disconnected_by is None:  # the platform itself is stopping
@@ -263,7 +235,8 @@ class Leg:
         )
         self.start_child(self.phone.converse(self))
         if self.setup.machine_detection or self.setup.advanced_machine_detection:
-            self.start_child(detection.detect(self))
+            machine = getattr(self.phone.behaviour, "answered_by", "human") == "machine"
+            self.start_child(detection.detect(self, machine))
 
     async def _answer_ncco(self, url: str | None = None, method: str | None = None) -> list | None:
         """The answer webhook; on failure an error event, and the call is dropped."""
@@ -288,22 +261,6 @@ class Leg:
             self.emit_error(error.reason, error.detail)
             self.disconnected_by = "platform"
             return None
-
-    async def _run_nccos(self, ncco: list) -> None:
-        """Run an NCCO; a REST transfer swaps in another one (see `transfer`)."""
-        self._next_ncco = self._next_ncco or ncco  # a transfer during the answer webhook wins
-        while self._next_ncco is not None:
-            ncco, self._next_ncco = self._next_ncco, None
-            self._ncco_task = asyncio.get_running_loop().create_task(actions.run_ncco(self, ncco))
-            try:
-                await asyncio.wait({self._ncco_task})
-            finally:
-                # On hangup: stop the action and let it clean up (a record sends its event).
-                self._ncco_task.cancel()
-                await asyncio.wait({self._ncco_task})
-            if not self._ncco_task.cancelled() and self._ncco_task.exception():
-                log.error("NCCO failed on leg %s", self.uuid, exc_info=self._ncco_task.exception())
-                self.emit_error("Internal error while running the NCCO.", repr(self._ncco_task.exception()))
 
     async def _length_timer(self) -> None:
         await self.clock.sleep(self.setup.length_timer)
@@ -343,7 +300,7 @@ class Leg:
             self.emit_status("completed", **self._completion_fields())
             if self.status in ("started", "answered"):
                 self.status = "completed"
-        self.listening.clear()
+        self.ncco.stop_listening()
         children = list(self._children)
         for child in children:
             child.cancel()  # a background record finishes and sends its event now
@@ -378,17 +335,13 @@ class Leg:
 
     def transfer(self, ncco: list) -> None:
         """Replace whatever NCCO is running with `ncco` (REST transfer)."""
-        self._next_ncco = ncco
-        for running in (self._ncco_task, self.prompt, self.async_input):
-            if running is not None:
-                running.cancel()  # the old NCCO's prompt and listener go with it
+        self.ncco.replace(ncco)
 
     # -- what the caller does ----------------------------------------------------------
     def receive_dtmf(self, digit: str) -> None:
         self.speak("dtmf", digit, seconds=0.2)
         self.dtmf.put_nowait(digit)
-        if self.prompt is not None:
-            self.prompt.cancel()  # bargeIn: a key press stops the prompt
+        self.ncco.barge_in()  # bargeIn: a key press stops the prompt
         self._pulse_activity(0.2)
 
     def receive_beep(self) -> None:
@@ -400,14 +353,13 @@ class Leg:
                        since: float | None = None) -> None:
         """The party says `phrase` (begun at `since` on the call's clock, if earlier)."""
         entry = self.speak("said", phrase, seconds=seconds, audio=audio, at=since)
-        if self.prompt is not None:
-            self.prompt.cancel()  # bargeIn: speaking stops the prompt too
+        self.ncco.barge_in()  # bargeIn: speaking stops the prompt too
         self._pulse_activity(entry["at"] + seconds - self.clock.elapsed())
 
     def speak(self, kind: str, text: str, seconds: float, audio: str | None = None,
-              at: float | None = None) -> dict:
+              at: float | None = None) -> TranscriptEntry:
         """This leg's party makes a sound: into its transcript, and to whoever hears it."""
-        entry = self.note("phone", kind, text, seconds=seconds, audio=audio, at=at)
+        entry = self.note(OWN_PARTY, kind, text, seconds=seconds, audio=audio, at=at)
         self.conversation.carry(self, entry)
         return entry
 
@@ -429,28 +381,7 @@ class Leg:
             played = round(self.clock.elapsed() - entry["at"], 6)
             entry["seconds"] = min(seconds, max(0.0, played))
 
-    # -- input actions (the phone waits for these to know when to answer) --------------
-    def start_listening(self, keys: bool = True) -> None:
-        self.inputs_started += 1
-        self.listening_for_keys = keys
-        self.listening.set()
-        self._input_started.set()
-        self._input_started.clear()
-
-    @property
-    def hears_keys(self) -> bool:
-        """Whether a key pressed now reaches an input: a synchronous one that takes keys
-        (also while its bargeIn prompt plays), or an asynchronous one, which takes every key
-        until the call ends or another input replaces it. Any other key is lost."""
-        asynchronous = self.async_input is not None and not self.async_input.done()
-        return asynchronous or (self.listening.is_set() and self.listening_for_keys)
-
-    async def next_input(self, after: int) -> int:
-        """Wait until an input numbered above `after` listens; return its number."""
-        while not (self.listening.is_set() and self.inputs_started > after):
-            await self._input_started.wait()
-        return self.inputs_started
-
+    # -- record beeps (the phone waits for these to know when to speak) -----------------
     def beep(self) -> None:
         """The platform beeps before it records (a record action's beepStart)."""
         self.note("platform", "beep", "beep", seconds=BEEP_SECONDS)
@@ -472,27 +403,14 @@ class Leg:
 
     # -- records and webhooks ----------------------------------------------------------
     def note(self, who: str, kind: str, text: str, seconds: float = 0.0,
-             audio: str | None = None, at: float | None = None, leg: str | None = None) -> dict:
+             audio: str | None = None, at: float | None = None, leg: str | None = None) -> TranscriptEntry:
         """Add to the transcript: who did what, when.
 
         `who` is "platform", "phone" (this leg's own party), or the address of another
         party in the conversation (then `leg` is its uuid) for something heard from them.
         `audio` is the key of its samples in the platform's AudioLibrary.
         """
-        now, elapsed = self.clock.now(), self.clock.elapsed()
-        at = elapsed if at is None else at
-        entry = {
-            "at": at,
-            "time": iso_millis(now - timedelta(seconds=elapsed - at)),  # the same moment
-            "who": who,
-            "kind": kind,
-            "text": text,
-            "seconds": seconds,
-        }
-        if audio:
-            entry["audio"] = audio
-        if leg:
-            entry["leg"] = leg
+        entry = new_entry(self.clock, who, kind, text, seconds, audio, at, leg)
         self.transcript.append(entry)
         return entry
 
@@ -569,7 +487,11 @@ class Leg:
 
 
 class Platform:
-    """The running platform: an event loop thread that owns every leg."""
+    """The running platform: an event loop thread that owns every leg.
+
+    It implements `legs.PlatformServices` for the legs' NCCOs and parties: speech, stream
+    files, recordings, conversations, and the legs a connect starts.
+    """
 
     def __init__(self, app: SandboxApplication, clock: Clock, ids: IdFactory,
                  files_dir: Path, public_url: str):
@@ -585,10 +507,11 @@ class Platform:
         self.named_conversations: dict[str, Conversation] = {}  # by name, for the application
         self.audio = AudioLibrary()
         self.speech = Speech()
+        self.recorder = Recorder(clock, ids, self.audio, self.files_dir, public_url)
         self.loop = clock.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="sandbox-platform", daemon=True)
         self.webhooks: WebhookClient | None = None
-        self.streams: dict[str, actions.KeptStream] = {}  # stream URLs' audio, by URL
+        self.streams: StreamCache | None = None  # stream URLs' audio (needs the webhook client)
 
     def start(self) -> None:
         self._thread.start()
@@ -604,6 +527,7 @@ class Platform:
         connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
         http = aiohttp.ClientSession(connector=connector, trust_env=False)
         self.webhooks = WebhookClient(self.app, http, self.clock)
+        self.streams = StreamCache(self.webhooks, self.audio, self.ids, self.clock)
 
     def run(self, work: Callable[[], Any], timeout: float = 30) -> Any:
         """Run `work` (a function, or a coroutine function) on the loop; return its result.
@@ -691,42 +615,8 @@ class Platform:
                 "Set one (for example with the Application API, or "
                 "sandbox.application.set_webhooks(answer_url=...)) and call again"
             )
-        event = self.app.webhook("event_url") or {}
-        setup = CallSetup(
-            direction="inbound",
-            to={"type": "phone", "number": to},
-            from_={"type": "phone", "number": phone.number},
-            event_url=event.get("address"),
-            event_method=event.get("http_method", "POST"),
-            answer_url=answer["address"],
-            answer_method=answer["http_method"],
-        )
+        setup = CallSetup.for_inbound(phone.number, to, answer, self.app.webhook("event_url"))
         return self._add(Leg(self, setup, phone))
-
-    async def save_audio(self, transcript: list[dict], start: float, end: float,
-                         audio_format: str, channels: int = 1,
-                         channel_of: Callable[[dict], int] = lambda entry: 0) -> tuple[str, int]:
-        """Render `transcript` between `start` and `end` to a new file served at
-        /v1/files/{id} (in a worker thread: encoding is slow); return its URL and size."""
-        file_id = self.ids.uuid()
-        path = self.files_dir / f"{file_id}.{audio_format}"
-        await self.clock.in_thread(
-            media.write_recording, path, transcript, self.audio, start, end, channels,
-            audio_format, channel_of,
-        )
-        return f"{self.public_url}/v1/files/{file_id}", path.stat().st_size
-
-    def record_event(self, url: str, size: int, started_at: datetime, ended_at: datetime,
-                     conversation_uuid: str) -> dict:
-        """The documented record event for a recording saved by `save_audio`."""
-        return {
-            "start_time": iso_seconds(started_at),
-            "end_time": iso_seconds(ended_at),
-            "recording_url": url,
-            "recording_uuid": self.ids.uuid(),
-            "size": size,
-            "conversation_uuid": conversation_uuid,
-        }
 
     async def say(self, text: str, language: str) -> tuple[str, float]:
         """Speak `text` (in a worker thread: espeak-ng takes a moment); return the key
@@ -743,18 +633,18 @@ class Platform:
         """Who answers a call to `endpoint`: a websocket, or a virtual phone (numbers, app
         users, SIP URIs and VBC extensions all get one)."""
         if endpoint.get("type") == "websocket":
-            return WebSocketParty(endpoint)
+            return WebSocketParty(endpoint, self.webhooks.http, self.app, self.audio)
         return self.phones.endpoint(endpoint)
 
     def new_conversation(self, uuid: str | None = None) -> Conversation:
-        conversation = Conversation(self, uuid or self.ids.conversation())
+        conversation = Conversation(uuid or self.ids.conversation(), self.recorder, self.webhooks)
         self.conversations[conversation.uuid] = conversation
         return conversation
 
     def named_conversation(self, name: str) -> Conversation:
         """The conversation called `name`: the first to join creates it, and it persists."""
         if name not in self.named_conversations:
-            conversation = Conversation(self, self.ids.conversation(), name)
+            conversation = Conversation(self.ids.conversation(), self.recorder, self.webhooks, name)
             self.conversations[conversation.uuid] = conversation
             self.named_conversations[name] = conversation
         return self.named_conversations[name]

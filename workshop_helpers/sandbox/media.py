@@ -1,6 +1,6 @@
 """Audio for the sandbox: sounds, how long they last, and the files and frames made of them.
 
-Every sound on a call is a transcript entry (see `Leg.note`): when it started, who made
+Every sound on a call is a transcript entry (see transcript.py): when it started, who made
 it, how long it lasted, and, for speech and streamed files, a key into the platform's
 `AudioLibrary` holding the real samples. Recordings and websocket frames are rendered
 from those entries, so they contain exactly what was said and heard: spoken prompts,
@@ -18,6 +18,7 @@ import numpy as np
 import soundfile
 
 from .private_file import create_private
+from .transcript import TranscriptEntry
 
 SAMPLE_RATE = 16_000
 SECONDS_PER_WORD = 0.4
@@ -111,7 +112,7 @@ def dtmf_tone(key: str) -> np.ndarray:
     return tone(DTMF_FREQUENCIES[key], DTMF_SECONDS)
 
 
-def sound_of(entry: dict, library: AudioLibrary) -> np.ndarray | None:
+def sound_of(entry: TranscriptEntry, library: AudioLibrary) -> np.ndarray | None:
     """The samples of one transcript entry, or None if it makes no sound."""
     kind = entry["kind"]
     if kind == "dtmf":
@@ -128,7 +129,7 @@ def sound_of(entry: dict, library: AudioLibrary) -> np.ndarray | None:
 
 
 # -- rendering -----------------------------------------------------------------------
-def render(transcript: list[dict], library: AudioLibrary, start: float, end: float,
+def render(transcript: list[TranscriptEntry], library: AudioLibrary, start: float, end: float,
            channel_of=lambda entry: 0, channels: int = 1) -> np.ndarray:
     """The mix of `transcript` between virtual times `start` and `end`: (samples, channels)."""
     block = np.zeros((max(0, int(round((end - start) * SAMPLE_RATE))), channels), np.float32)
@@ -146,7 +147,7 @@ def render(transcript: list[dict], library: AudioLibrary, start: float, end: flo
 BLOCK_SECONDS = 60
 
 
-def write_recording(path, transcript: list[dict], library: AudioLibrary, start: float,
+def write_recording(path, transcript: list[TranscriptEntry], library: AudioLibrary, start: float,
                     end: float, channels: int, audio_format: str, channel_of) -> None:
     """Write the audio of `transcript` between virtual times `start` and `end` to `path`
     (a file only its owner can read).

@@ -25,7 +25,7 @@ from . import media
 from .speech import PHONE_VOICE
 
 if TYPE_CHECKING:
-    from .engine import Leg
+    from .legs import CallLeg
 
 #: What a phone can do when it rings.
 ON_RING = {
@@ -161,11 +161,11 @@ class VirtualPhone:
         self.number = number
         self.behaviour = behaviour
         self.magic = magic
-        self.legs: list["Leg"] = []  # every call this phone has been on (the leg adds itself)
+        self.legs: list["CallLeg"] = []  # every call this phone has been on (the leg adds itself)
         self._ringing: dict[str, asyncio.Future] = {}  # "manual" calls waiting for a decision
 
     @property
-    def active_leg(self) -> "Leg | None":
+    def active_leg(self) -> "CallLeg | None":
         """The call this phone is on (or ringing with), if any."""
         for leg in reversed(self.legs):
             if not leg.ended:
@@ -180,11 +180,11 @@ class VirtualPhone:
             "calls": [leg.uuid for leg in self.legs],
             "on_call": self.active_leg.uuid if self.active_leg else None,
             # whether a key pressed now would be heard (an input that takes keys is running)
-            "listening_for_keys": bool(self.active_leg and self.active_leg.hears_keys),
+            "listening_for_keys": bool(self.active_leg and self.active_leg.ncco.hears_keys),
         }
 
     # -- what the platform asks of the phone ---------------------------------------
-    async def ring(self, leg: "Leg") -> str:
+    async def ring(self, leg: "CallLeg") -> str:
         """Ring; return what the person does: answer, busy, unavailable or reject.
 
         A phone that ignores the call never returns: the platform's ringing timer ends it.
@@ -205,7 +205,7 @@ class VirtualPhone:
                 del self._ringing[leg.uuid]
         return await asyncio.get_running_loop().create_future()  # "ignore": never decides
 
-    async def converse(self, leg: "Leg") -> None:
+    async def converse(self, leg: "CallLeg") -> None:
         """Follow the script once the call is answered; then listen quietly."""
         if self.behaviour.answered_by == "machine":
             await self.say(leg, VOICEMAIL_GREETING)
@@ -220,14 +220,14 @@ class VirtualPhone:
             elif name == "say":
                 await self.say(leg, value)
             elif name == "await_input":
-                last_input = await leg.next_input(after=last_input)
+                last_input = await leg.ncco.next_input(after=last_input)
             elif name == "await_beep":
                 last_beep = await leg.next_beep(after=last_beep)
             elif name == "hangup":
                 leg.hang_up(by="user")
                 return
 
-    async def call_ended(self, leg: "Leg") -> None:
+    async def call_ended(self, leg: "CallLeg") -> None:
         """Nothing to tidy up when a phone's call ends (a websocket closes its socket)."""
 
     # -- what a person (or the control API) can do ---------------------------------
@@ -238,12 +238,12 @@ class VirtualPhone:
             raise PhoneError(f"{self.number} is not ringing with a call waiting for an answer")
         waiting[0].set_result(decision)
 
-    async def press(self, leg: "Leg", digits: str) -> None:
+    async def press(self, leg: "CallLeg", digits: str) -> None:
         for digit in check_digits(digits):
             leg.receive_dtmf(digit)
             await leg.clock.sleep(media.DTMF_SECONDS)
 
-    async def say(self, leg: "Leg", phrase: str) -> None:
+    async def say(self, leg: "CallLeg", phrase: str) -> None:
         if not isinstance(phrase, str) or not phrase.strip():
             raise PhoneError("say takes a phrase, like \"sales please\"")
         since = leg.clock.elapsed()  # speaking starts now, however long espeak-ng takes

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 from .. import config
+from .errors import SandboxError
 
 
-class SandboxStateError(Exception):
+class SandboxStateError(SandboxError):
     """A file in the sandbox's state folder that the sandbox cannot use, and will not
     replace on its own (it holds something that cannot be made again). The message names
     the file and says how to fix it."""

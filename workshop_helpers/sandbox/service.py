@@ -20,15 +20,15 @@ from vonage import Auth, HttpClientOptions, Vonage
 from .. import config
 from ..locks import locked
 from ..serving import BackgroundServer
-from . import media
 from .api import create_app
 from .application import SandboxApplication
-from .clock import check_seconds, make_clock
-from .engine import Platform, SandboxError, check_status
+from .backend import SandboxBackend
+from .clock import make_clock
+from .engine import Platform
 from .ids import IdFactory
-from .phones import MAGIC_NUMBERS, Behaviour, PhoneError, check_digits
+from .phone_handle import PhoneHandle
+from .phones import MAGIC_NUMBERS
 from .proxy import PUBLIC_API_URL, ConnectProxy
-from .speech import PHONE_VOICE
 from .tls import LocalCA
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class Sandbox:
             self.application, self.clock, self.ids, self.state_dir / "files", PUBLIC_API_URL
         )
         self.platform.start()
+        self.backend = SandboxBackend(self.platform, self.application)
         server = None
         try:
             server = BackgroundServer(
@@ -200,25 +201,21 @@ class Sandbox:
         return client
 
     # -- phones and calls --------------------------------------------------------------
-    def phone(self, number: str) -> "PhoneHandle":
-        return PhoneHandle(self, number)
+    # What the platform does lives in the backend (backend.py), which the HTTP API uses too.
+    def phone(self, number: str) -> PhoneHandle:
+        return PhoneHandle(self.backend, number)
 
     def call(self, call_uuid: str) -> dict:
         """The call object for one leg (as GET /v1/calls/{uuid} returns it)."""
-        return self.platform.run(lambda: self.platform.leg(call_uuid).info())
+        return self.backend.get_call(call_uuid)
 
     def transcript(self, call_uuid: str) -> list[dict]:
         """Who said, played or pressed what on a leg, and when."""
-        return self.platform.run(lambda: list(self.platform.leg(call_uuid).transcript))
+        return self.backend.transcript(call_uuid)
 
     def call_audio(self, call_uuid: str) -> bytes:
         """A WAV of one leg, so far: its party's words and keys, and everything it heard."""
-        def snapshot():
-            leg = self.platform.leg(call_uuid)
-            return list(leg.transcript), leg.began, leg.ended_elapsed or leg.clock.elapsed()
-        transcript, start, end = self.platform.run(snapshot)
-        audio = media.render(transcript, self.platform.audio, start, end)
-        return media.wav_bytes(audio)
+        return self.backend.call_audio(call_uuid)
 
     def wait_until(self, condition, timeout: float = 60):
         """Wait until `condition()` is true and return its value; TimeoutError after
@@ -230,147 +227,18 @@ class Sandbox:
         own records is fine; waiting is not). Never wait inside a webhook handler: on a
         virtual clock the call's time stands still until your handler has answered.
         """
-        seconds = check_seconds(timeout, "timeout")
-        value = self._run_clock(lambda clock: clock.until(condition, seconds), seconds)
-        if not value:
-            raise TimeoutError(f"the condition did not hold within {timeout} s of call time "
-                               "(pass a longer timeout for a longer call)")
-        return value
+        return self.backend.wait_until(condition, timeout)
 
     def wait_for_call(self, call_uuid: str, status: str = "completed", timeout: float = 60) -> dict:
         """Wait until the leg has reported `status` to the application (its webhook was
         answered; for `completed`, every webhook of the leg was, recordings included);
         return the call object. TimeoutError after `timeout` s of call time."""
-        check_status(status)
-        platform = self.platform
-        if not platform.run(lambda: call_uuid in platform.legs):
-            raise SandboxError(f"this sandbox has no call {call_uuid}")
-
-        def reported():
-            if status == "completed":
-                return platform.leg_done(call_uuid)
-            return any(
-                d.webhook.leg == call_uuid and d.webhook.payload.get("status") == status
-                and (d.status_code is not None or d.error is not None)
-                for d in platform.webhooks.history
-            )
-
-        self.wait_until(reported, timeout)
-        return self.call(call_uuid)
+        return self.backend.wait_for_call(call_uuid, status, timeout)
 
     def sleep(self, seconds: float) -> None:
         """Let `seconds` of call time pass (a virtual clock gets there at once)."""
-        seconds = check_seconds(seconds)
-        self._run_clock(lambda clock: clock.until(lambda: False, seconds), seconds)
-
-    def _run_clock(self, wait, seconds: float):
-        """Run `wait(clock)` on the platform. It may take `seconds` of call time at the
-        clock's speed, and on a virtual clock as long again as your server takes to answer
-        the webhooks meanwhile (time stands still then): an hour more at the most."""
-        clock = self.clock
-        return self.platform.run(lambda: wait(clock), timeout=clock.real_seconds(seconds) + 3600)
+        self.backend.sleep(seconds)
 
     def webhooks(self, leg: str | None = None) -> list[dict]:
         """Every request the platform has sent to the application, oldest first."""
-        def snapshot():
-            history = self.platform.webhooks.history
-            return [d.as_dict() for d in history if leg is None or d.webhook.leg == leg]
-        return self.platform.run(snapshot)
-
-
-class PhoneHandle:
-    """A virtual phone you can drive from any thread (a notebook cell, a test)."""
-
-    def __init__(self, sandbox: Sandbox, number: str):
-        self._sandbox = sandbox
-        self._platform = sandbox.platform
-        self._phone = self._platform.run(lambda: self._platform.phones.get(number))
-        self.number = self._phone.number
-
-    def __repr__(self) -> str:
-        return f"<virtual phone {self.number}: {self._phone.behaviour.description or self._phone.behaviour.on_ring}>"
-
-    def describe(self) -> dict:
-        return self._platform.run(self._phone.describe)
-
-    def script(self, on_ring: str = "answer", answer_after: float = 1.0,
-               script: list | None = None, answered_by: str = "human") -> "PhoneHandle":
-        """Set what this phone does when it rings and once it has answered
-        (`answered_by="machine"` makes it a voicemail box: a greeting, then a beep)."""
-        behaviour = Behaviour.from_dict({
-            "on_ring": on_ring, "answer_after": answer_after, "script": script or [],
-            "answered_by": answered_by,
-        })
-        self._platform.run(lambda: self._platform.phones.script(self.number, behaviour))
-        return self
-
-    def call(self, to: str | None = None) -> str:
-        """Call the application's number (an inbound call); return the new leg's uuid."""
-        to = to or self._sandbox.number
-        return self._platform.run(lambda: self._platform.receive_call(self._phone, to).uuid)
-
-    def answer(self) -> None:
-        self._platform.run(lambda: self._phone.decide("answer"))
-
-    def reject(self) -> None:
-        self._platform.run(lambda: self._phone.decide("reject"))
-
-    def hangup(self) -> None:
-        self._platform.run(lambda: self._on_call().hang_up(by="user"))
-
-    def press(self, digits: str) -> None:
-        """Press keys on the current call (each takes a fifth of a second)."""
-        check_digits(digits)
-        self._act(lambda leg: self._phone.press(leg, digits), len(digits) * 0.2)
-
-    def say(self, phrase: str) -> None:
-        """Say a phrase on the current call (0.4 s a word); returns when it is said."""
-        seconds = self._platform.speech.seconds(str(phrase), PHONE_VOICE)
-        self._act(lambda leg: self._phone.say(leg, phrase), seconds)
-
-    def _act(self, action, seconds: float) -> None:
-        """Run an action as part of the call, so that it stops when the call ends; return
-        once it is done (a virtual clock moves on while it waits)."""
-        clock = self._sandbox.clock
-
-        async def act():
-            leg = self._on_call()
-            task = leg.start_child(action(leg))
-            await clock.until(task.done, seconds + 30)
-            if not task.done():
-                task.cancel()
-                raise PhoneError(f"{self.number} did not finish in {seconds + 30:.0f} s of call time")
-            if not task.cancelled() and task.exception():
-                raise task.exception()
-        self._platform.run(act, timeout=clock.real_seconds(seconds + 30) + 30)
-
-    @property
-    def calls(self) -> list[str]:
-        return self._platform.run(lambda: [leg.uuid for leg in self._phone.legs])
-
-    def heard(self, call_uuid: str | None = None) -> list[dict]:
-        """What this phone heard on a call (the latest by default): the platform's
-        prompts and music, and what the other parties in the conversation said."""
-        return [e for e in self.transcript(call_uuid) if e["who"] != "phone"]
-
-    def transcript(self, call_uuid: str | None = None) -> list[dict]:
-        """Everything on a call (the latest by default) from this phone's side."""
-        def entries():
-            legs = self._phone.legs
-            leg = self._platform.leg(call_uuid) if call_uuid else (legs[-1] if legs else None)
-            return list(leg.transcript) if leg else []
-        return self._platform.run(entries)
-
-    def audio(self, call_uuid: str | None = None) -> bytes:
-        """A WAV of the call (the latest by default) as this phone heard it; play it in a
-        notebook with `IPython.display.Audio(phone.audio())`."""
-        legs = self.calls
-        if not legs and call_uuid is None:
-            raise PhoneError(f"{self.number} has not been on a call yet")
-        return self._sandbox.call_audio(call_uuid or legs[-1])
-
-    def _on_call(self):
-        leg = self._phone.active_leg
-        if leg is None or leg.status != "answered":
-            raise PhoneError(f"{self.number} is not on an answered call")
-        return leg
+        return self.backend.webhooks(leg)

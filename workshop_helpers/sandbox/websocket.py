@@ -22,11 +22,13 @@ import aiohttp
 import numpy as np
 
 from . import media
+from .application import SandboxApplication
 from .auth import sign_webhook
 from .phones import Behaviour
+from .transcript import TranscriptEntry, by_own_party
 
 if TYPE_CHECKING:
-    from .engine import Leg
+    from .legs import CallLeg
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +41,17 @@ class WebSocketParty:
 
     behaviour = Behaviour("answer", 0.0, [], "the application's WebSocket server")
 
-    def __init__(self, endpoint: dict):
+    def __init__(self, endpoint: dict, http: aiohttp.ClientSession, app: SandboxApplication,
+                 audio: media.AudioLibrary):
+        """`http` opens the socket, `app` signs its handshake, `audio` holds the sounds
+        the leg hears and the ones the server says."""
+        self.http, self.app, self.audio = http, app, audio
         self.endpoint = endpoint
         self.uri = endpoint["uri"]
         self.content_type = endpoint.get("content-type", "audio/l16;rate=16000")
         self.rate = int(self.content_type.rsplit("=", 1)[-1])
         self.headers = dict(endpoint.get("headers") or {})
-        self.legs: list["Leg"] = []
+        self.legs: list["CallLeg"] = []
         self.socket: aiohttp.ClientWebSocketResponse | None = None
         self.closed_by_server = False
 
@@ -57,7 +63,7 @@ class WebSocketParty:
         return {"uri": self.uri, "content-type": self.content_type, "calls": [leg.uuid for leg in self.legs]}
 
     # -- what the platform asks of the party --------------------------------------------
-    async def ring(self, leg: "Leg") -> str:
+    async def ring(self, leg: "CallLeg") -> str:
         """Open the socket: "answer" once it is open, "unreachable" if it cannot be."""
         try:
             self.socket = await self._open(leg)
@@ -70,17 +76,17 @@ class WebSocketParty:
         ))
         return "answer"
 
-    async def _open(self, leg: "Leg") -> aiohttp.ClientWebSocketResponse:
+    async def _open(self, leg: "CallLeg") -> aiohttp.ClientWebSocketResponse:
         """Open the socket within CONNECT_SECONDS (TCP connect and WebSocket handshake;
         `ClientWSTimeout` only bounds reads and the closing handshake), else TimeoutError.
         A hangup meanwhile stops the attempt and closes a socket that opened just then."""
         with leg.clock.request(CONNECT_SECONDS):  # the server answers in its own time
             return await self._connect(leg)
 
-    async def _connect(self, leg: "Leg") -> aiohttp.ClientWebSocketResponse:
-        connecting = asyncio.ensure_future(leg.platform.webhooks.http.ws_connect(
+    async def _connect(self, leg: "CallLeg") -> aiohttp.ClientWebSocketResponse:
+        connecting = asyncio.ensure_future(self.http.ws_connect(
             self.uri,
-            headers=self._handshake_headers(leg),
+            headers=self._handshake_headers(),
             timeout=aiohttp.ClientWSTimeout(ws_close=CONNECT_SECONDS),
             heartbeat=None,
             max_msg_size=0,
@@ -99,20 +105,20 @@ class WebSocketParty:
             raise asyncio.TimeoutError(f"no WebSocket handshake within {CONNECT_SECONDS} s")
         return connecting.result()
 
-    async def call_ended(self, leg: "Leg") -> None:
+    async def call_ended(self, leg: "CallLeg") -> None:
         """Close the socket if it is still open (the call ended before the audio began)."""
         if self.socket is not None and not self.socket.closed:
             await self.socket.close()
 
-    def _handshake_headers(self, leg: "Leg") -> dict:
+    def _handshake_headers(self) -> dict:
         authorization = self.endpoint.get("authorization") or {}
         if authorization.get("type") == "custom":
             return {"Authorization": str(authorization.get("value", ""))}
         if authorization.get("type") == "vonage":
-            return {"Authorization": sign_webhook(b"", leg.platform.app)}
+            return {"Authorization": sign_webhook(b"", self.app)}
         return {}
 
-    async def converse(self, leg: "Leg") -> None:
+    async def converse(self, leg: "CallLeg") -> None:
         """Send what the leg hears, take what the server says, until either side ends."""
         if self.socket is None:
             return
@@ -128,28 +134,27 @@ class WebSocketParty:
         if self.closed_by_server and not leg.ended:
             leg.disconnect(headers=self.headers)
 
-    async def _send_audio(self, leg: "Leg") -> None:
+    async def _send_audio(self, leg: "CallLeg") -> None:
         """One 20 ms frame of what the leg hears per 20 ms on the call's clock, and a
         dtmf message for each key another party presses."""
         start, sent, seen = leg.clock.elapsed(), 0, len(leg.transcript)
-        heard = lambda entry: entry["who"] != "phone" and entry["kind"] != "dtmf"
         while True:
             for entry in leg.transcript[seen:]:
-                if entry["kind"] == "dtmf" and entry["who"] != "phone":
+                if entry["kind"] == "dtmf" and not by_own_party(entry):
                     await self.socket.send_str(json.dumps(
                         {"event": "websocket:dtmf", "digit": entry["text"], "duration": 200}
                     ))
             seen = len(leg.transcript)
             due = int((leg.clock.elapsed() - start) / media.FRAME_SECONDS)
-            entries = [e for e in leg.transcript if heard(e)]
+            entries = [e for e in leg.transcript if _sent_as_audio(e)]
             for frame in range(sent, due):
                 begin = start + frame * media.FRAME_SECONDS
-                audio = media.render(entries, leg.platform.audio, begin, begin + media.FRAME_SECONDS)
+                audio = media.render(entries, self.audio, begin, begin + media.FRAME_SECONDS)
                 await self.socket.send_bytes(media.to_l16(audio, self.rate))
             sent = max(sent, due)
             await leg.clock.sleep(media.FRAME_SECONDS)
 
-    async def _receive(self, leg: "Leg") -> None:
+    async def _receive(self, leg: "CallLeg") -> None:
         """Audio from the server is what this party says: noted in chunks of up to a
         second, each carried to the other parties when it is complete or the server
         pauses. Audio sent faster than it plays waits its turn, as in the platform's
@@ -176,12 +181,18 @@ class WebSocketParty:
                 return
             # Text messages from the server are not part of the documented protocol: ignored.
 
-    def _say(self, leg: "Leg", chunk: list, start: float) -> float | None:
+    def _say(self, leg: "CallLeg", chunk: list, start: float) -> float | None:
         """Say `chunk` from `start`; return when it ends (None for an empty chunk)."""
         if not chunk:
             return None
         audio = np.concatenate(chunk)
         seconds = len(audio) / media.SAMPLE_RATE
-        key = leg.platform.audio.add(f"websocket:{leg.uuid}:{start:.3f}", audio)
+        key = self.audio.add(f"websocket:{leg.uuid}:{start:.3f}", audio)
         leg.speak("audio", "(audio from the websocket)", seconds, audio=key, at=start)
         return start + seconds
+
+
+def _sent_as_audio(entry: TranscriptEntry) -> bool:
+    """What the server hears as audio: everything but its own sounds, and keys (which go
+    as `websocket:dtmf` messages instead)."""
+    return not by_own_party(entry) and entry["kind"] != "dtmf"
