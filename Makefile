@@ -19,10 +19,12 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(VENV)/.lab-installed
 	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT) --LabApp.news_url=None --LabApp.app_settings_dir="$(CURDIR)/lab-settings"
 
-# The unit, integration and browser tests, and every notebook through nbval (notebook
+# ruff first (pyproject.toml says which rules), then the unit, integration and browser
+# tests, and every notebook through nbval (notebook
 # kernels get a throw-away state folder, so a run never touches ~/.voice-workshop, and
 # the sandbox's virtual clock, so a call's timing never depends on how busy the machine is).
 test: $(VENV)/.test-installed system-packages solved
+	$(BIN)/ruff check .
 	VOICE_WORKSHOP_HOME="$$(mktemp -d)" VOICE_WORKSHOP_CLOCK=virtual \
 	  $(BIN)/python -m pytest tests notebooks build/solved --nbval-lax
 
