@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from . import control, media
+from . import call_control, media
 from .application import SandboxApplication
 from .calls import CallSetup
 from .clock import check_seconds, iso_millis
@@ -114,23 +114,23 @@ class SandboxBackend:
     # -- into a live call: talk, stream, keys ------------------------------------------------
     def start_talk(self, call_uuid: str, options) -> None:
         """Speak into an answered call, alongside its NCCO (options: the SDK's TtsStreamOptions)."""
-        self.platform.run(lambda: control.start_talk(self._answered(call_uuid), options))
+        self.platform.run(lambda: call_control.start_talk(self._answered(call_uuid), options))
 
     def start_stream(self, call_uuid: str, options) -> None:
         """Play audio into an answered call (options: the SDK's AudioStreamOptions)."""
-        self.platform.run(lambda: control.start_stream(self._answered(call_uuid), options))
+        self.platform.run(lambda: call_control.start_stream(self._answered(call_uuid), options))
 
     def stop(self, call_uuid: str, kind: str) -> None:
         """Stop the talk or stream that the REST API started in a call."""
-        self.platform.run(lambda: control.stop(self._answered(call_uuid), kind))
+        self.platform.run(lambda: call_control.stop(self._answered(call_uuid), kind))
 
     def send_dtmf(self, call_uuid: str, digits: str) -> None:
         """Play keys to an answered call's party."""
-        self.platform.run(lambda: control.send_dtmf(self._answered(call_uuid), digits))
+        self.platform.run(lambda: call_control.send_dtmf(self._answered(call_uuid), digits))
 
     def listen_for_dtmf(self, call_uuid: str, url: str | None, method: str = "POST") -> None:
         """Send an asynchronous input's keys to `url` from now on (None: back to its eventUrl)."""
-        self.platform.run(lambda: control.listen_for_dtmf(self._answered(call_uuid), url, method))
+        self.platform.run(lambda: call_control.listen_for_dtmf(self._answered(call_uuid), url, method))
 
     def _answered(self, call_uuid: str) -> Leg:
         return require_answered(self._leg(call_uuid))

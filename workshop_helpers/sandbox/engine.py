@@ -86,7 +86,7 @@ class Leg:
 
     `phone` is the party at the other end: a virtual phone (or app user, SIP or VBC
     endpoint, which the sandbox models the same way) or a websocket. The modules around
-    the engine (actions, control, phones, websocket, detection, conversations) see a
+    the engine (actions, call_control, phones, websocket, detection, conversations) see a
     leg only as `legs.CallLeg`, which this class implements.
     """
 

@@ -53,7 +53,7 @@ class CallLeg(Participant, Protocol):
     activity: asyncio.Event  # pulsed whenever its party makes a sound
     last_activity_end: float  # when on the call's clock that sound ends
     ncco: NccoState  # what its NCCO is doing (actions.py runs it)
-    played: dict[str, asyncio.Task]  # REST talk/stream playing, by kind (control.py)
+    played: dict[str, asyncio.Task]  # REST talk/stream playing, by kind (call_control.py)
     task: asyncio.Task  # the leg's life: done once it has ended and sent its events
     joined: asyncio.Event  # a connect's leg: set once it joins its caller, or ends
     status_ncco: asyncio.Future | None  # a synchronous connect's answer to its failure

@@ -3,7 +3,7 @@
 The NCCO runner (actions.py) keeps its state here rather than on the leg: the task running
 the NCCO and a REST transfer's NCCO waiting to replace it, a `bargeIn` prompt still
 playing, an asynchronous `input` and where its keys go, and whether an input is listening
-now. The leg, the REST controls (control.py) and the phones use the methods below, so
+now. The leg, the REST controls (call_control.py) and the phones use the methods below, so
 each change has one name and one place.
 """
 
