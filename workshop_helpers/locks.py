@@ -12,12 +12,14 @@ import fcntl
 import os
 from pathlib import Path
 
+from .config import PRIVATE_FILE_MODE
+
 
 def try_lock(path: Path) -> int | None:
     """Hold the lock file `path` and return its descriptor (close it to let go), or
     return None at once if another process, or another open in this one, holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -30,7 +32,7 @@ def try_lock(path: Path) -> int | None:
 def locked(path: Path):
     """Hold the lock file `path` while the body runs, waiting for any other holder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield

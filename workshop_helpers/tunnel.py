@@ -22,6 +22,8 @@ from pyngrok.exception import (
     PyngrokNgrokInstallError,
 )
 
+from .config import private_file
+
 #: ngrok's error codes that attendees meet, and what to do about each.
 FIXES = {
     "ERR_NGROK_4018": (
@@ -79,8 +81,7 @@ def pyngrok_config(authtoken: str, ngrok_path: str | None, state_dir: Path) -> c
     """
     config_path = Path(state_dir) / "ngrok.yml"
     config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.touch(mode=0o600)
-    config_path.chmod(0o600)
+    private_file(config_path)  # the authtoken goes in it
     config_path.write_text(yaml.safe_dump({"version": "3", "agent": {"authtoken": authtoken}}))
     return conf.PyngrokConfig(
         ngrok_path=ngrok_path or conf.DEFAULT_NGROK_PATH,

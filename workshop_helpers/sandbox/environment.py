@@ -12,6 +12,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values, set_key
 
+from .. import config
+
 
 class DotenvClash(Exception):
     """The .env already sets some of the names to other values; the message says what to do."""
@@ -38,11 +40,10 @@ def write_dotenv(path: Path, env: dict[str, str], force: bool = False) -> Path |
     backup = _free_backup_path(path) if clashes else None
     if backup:
         shutil.copy2(path, backup)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
+    config.private_file(path)  # made private before the first secret is in it
     for name, value in env.items():
         set_key(path, name, value)
-    path.chmod(0o600)
+    config.private_file(path, create=False)  # (set_key writes a new file over the old one)
     return backup
 
 
