@@ -277,8 +277,9 @@ def test_an_invalid_field_shows_its_error_inline(notebook):
 def test_compose_talk_and_input_call_the_phone_press_a_key_and_see_the_input(notebook):
     page = notebook
     # Start again from an empty NCCO: remove both actions, then add talk and input.
-    for _ in range(2):
+    for left in (1, 0):  # one click at a time: a second click must not land on the first's box
         action(page, 0).locator("button:has(.fa-trash)").click()
+        expect(composer(page).locator(".ncco-action")).to_have_count(left)
     expect(composer(page)).to_contain_text("an NCCO needs at least one action")
     kind = composer(page).locator(".widget-dropdown select").first
     kind.select_option("talk")
