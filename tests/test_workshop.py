@@ -151,6 +151,17 @@ def test_events_survive_a_restart_without_doubling(ws):
     assert after.equals(before)
 
 
+def test_waiting_for_a_call_from_before_a_restart_returns_its_stored_events(ws, capsys):
+    menu(ws)
+    uuid = ws.phone("447700900128").script(script=[{"await_input": True}, {"press": "1"}]).call(ws.number)
+    completed(ws, uuid)
+    wh.stop()
+    again = wh.start(clock="virtual")  # a new sandbox: only the event store knows the call
+    events = again.wait_for(uuid)
+    assert list(events["status"].dropna())[-1] == "completed" and set(events["uuid"]) == {uuid}
+    assert "does not exist" not in capsys.readouterr().out
+
+
 def test_a_get_webhook_is_refused_because_its_query_is_not_signed_and_the_wait_says_so(ws, capsys):
     ws.sandbox.application.replace({**ws.sandbox.application.resource(), "capabilities": {"voice": {
         **ws.sandbox.application.voice(),
