@@ -9,7 +9,7 @@ with no end condition, `talk`/`stream` with `bargeIn`, asynchronous `input`) sta
 background task on the leg and return at once. `conversation`, `connect` and `transfer`
 put the leg in a conversation with other legs (see conversations.py) and wait there.
 What the running NCCO is doing (a bargeIn prompt, an input listening) is kept in the
-leg's `NccoState` (ncco_state.py); the leg itself is seen as a `CallLeg` (legs.py).
+leg's `NccoState` (ncco_state.py); the leg itself is seen as a `CallLeg` (leg_interface.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from vonage_voice.models import ncco as models
 
     from ..ncco import Input
-    from .legs import CallLeg
+    from .leg_interface import CallLeg
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ SPEECH_START_TIMEOUT, SPEECH_END_ON_SILENCE, SPEECH_MAX_DURATION = 10, 2.0, 60
 
 async def run_nccos(leg: "CallLeg", ncco: list) -> None:
     """Run a leg's NCCO; a REST transfer swaps in another one (see `NccoState.replace`)."""
-    state = leg.ncco
+    state = leg.ncco_state
     state.run_next(ncco)  # a transfer during the answer webhook wins
     while (ncco := state.take_next()) is not None:
         state.task = asyncio.get_running_loop().create_task(run_ncco(leg, ncco))
@@ -64,12 +64,12 @@ async def run_ncco(leg: "CallLeg", ncco: list) -> None:
         replacement = await ACTIONS[name](leg, action)
         if replacement is not None:
             queue = list(replacement)
-    await leg.ncco.finish_prompt()
+    await leg.ncco_state.finish_prompt()
 
 
 # -- talk and stream ---------------------------------------------------------------------
 async def talk(leg: "CallLeg", action: "models.Talk") -> None:
-    await leg.ncco.finish_prompt()
+    await leg.ncco_state.finish_prompt()
     since = leg.clock.elapsed()  # the prompt starts now, however long espeak-ng takes
     if action.bargeIn:
         _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
@@ -87,15 +87,15 @@ async def _play(leg: "CallLeg", kind: str, text: str, audio: str | None, seconds
                 loop: int | None, barge_in: bool | None, since: float | None = None) -> None:
     """Play a prompt; with bargeIn it plays on while the next action (an input) starts,
     and the caller's first key or word stops it and counts as their answer."""
-    await leg.ncco.finish_prompt()
+    await leg.ncco_state.finish_prompt()
     play = play_looped(leg, kind, text, audio, seconds, loop, since)
     if barge_in:
         if since is None:
             since = leg.clock.elapsed()
             _drain(leg.dtmf)  # only keys pressed from now on interrupt and answer
-        leg.ncco.play_prompt(leg.start_child(play))
+        leg.ncco_state.play_prompt(leg.start_child(play))
         if _caller_spoke_since(leg, since):  # while the prompt was being synthesised
-            leg.ncco.barge_in()
+            leg.ncco_state.barge_in()
     else:
         await play
 
@@ -156,28 +156,28 @@ async def wait(leg: "CallLeg", action: "models.Wait") -> None:
 
 async def notify(leg: "CallLeg", action: "models.Notify") -> list | None:
     payload = {"payload": action.payload, "conversation_uuid": leg.conversation_uuid}
-    return await _fetch_next_ncco(leg, payload, action.eventUrl[0], action.eventMethod, "notify")
+    return await _ask_for_next_ncco(leg, payload, action.eventUrl[0], action.eventMethod, "notify")
 
 
 # -- input -------------------------------------------------------------------------------
 async def input_(leg: "CallLeg", action: "Input") -> list | None:
-    leg.ncco.stop_async_input()  # one listener for keys at a time: the newest input
+    leg.ncco_state.stop_async_input()  # one listener for keys at a time: the newest input
     if action.mode == "asynchronous":
-        leg.ncco.start_async_input(leg.start_child(_asynchronous_dtmf(leg, action)))
+        leg.ncco_state.start_async_input(leg.start_child(_asynchronous_dtmf(leg, action)))
         return None
 
-    if leg.ncco.prompt is None:  # keys pressed before the input (and no bargeIn prompt) are lost
+    if leg.ncco_state.prompt is None:  # keys pressed before the input (and no bargeIn prompt) are lost
         _drain(leg.dtmf)
     heard_before = len(leg.transcript)  # speech from here on is the answer
-    leg.ncco.start_listening(keys="dtmf" in action.type)
+    leg.ncco_state.start_listening(keys="dtmf" in action.type)
     try:
-        await leg.ncco.finish_prompt()
+        await leg.ncco_state.finish_prompt()
         dtmf, speech = await _collect(leg, action, heard_before)
     finally:
-        leg.ncco.stop_listening()
+        leg.ncco_state.stop_listening()
     payload = {**leg.base_payload(), "dtmf": dtmf, "speech": speech}
     url = action.eventUrl[0] if action.eventUrl else None
-    return await _fetch_next_ncco(leg, payload, url, action.eventMethod, "input")
+    return await _ask_for_next_ncco(leg, payload, url, action.eventMethod, "input")
 
 
 async def _collect(leg: "CallLeg", action: "Input", heard_before: int) -> tuple[dict, dict]:
@@ -287,7 +287,7 @@ async def _asynchronous_dtmf(leg: "CallLeg", action: "Input") -> None:
     while True:
         digit = await leg.dtmf.get()
         payload = {**leg.base_payload(), "dtmf": {"digits": digit, "timed_out": False}}
-        url, method = leg.ncco.keys_destination(own_url, action.eventMethod)  # PUT .../input/dtmf may redirect
+        url, method = leg.ncco_state.keys_destination(own_url, action.eventMethod)  # PUT .../input/dtmf may redirect
         leg.emit(payload, url, method, kind="input")
 
 
@@ -465,8 +465,7 @@ async def connect(leg: "CallLeg", action: "models.Connect") -> list | None:
     try:
         return await callee.status_ncco
     except NccoFetchError as error:
-        leg.emit_error(error.reason, error.detail)
-        return [] if error.invalid else None
+        return _no_next_ncco(leg, error)
 
 
 def endpoint_dict(endpoint) -> dict:
@@ -478,19 +477,21 @@ def endpoint_dict(endpoint) -> dict:
 
 
 # -- helpers -----------------------------------------------------------------------------
-async def _fetch_next_ncco(leg: "CallLeg", payload: dict, url: str | None, method: str | None,
-                           kind: str) -> list | None:
-    """Send an event that may answer with an NCCO; None means go on with this one.
-
-    An invalid NCCO ends the call (we return an empty NCCO: nothing left to run); a
-    webhook that cannot be reached leaves the call on its current NCCO. Both come after
-    the documented retry and fallback.
-    """
+async def _ask_for_next_ncco(leg: "CallLeg", payload: dict, url: str | None, method: str | None,
+                             kind: str) -> list | None:
+    """Send an event that may answer with an NCCO; None means go on with this one."""
     try:
-        return await leg.fetch_ncco(payload, url, method, kind)
+        return await leg.send_event_for_ncco(payload, url, method, kind)
     except NccoFetchError as error:
-        leg.emit_error(error.reason, error.detail)
-        return [] if error.invalid else None
+        return _no_next_ncco(leg, error)
+
+
+def _no_next_ncco(leg: "CallLeg", error: NccoFetchError) -> list | None:
+    """The application gave no usable NCCO (after the documented retry and fallback): an
+    error event, then what the call does. An invalid NCCO ends the call (an empty NCCO:
+    nothing left to run); a webhook that cannot be reached leaves it on its current NCCO."""
+    leg.emit_error(error.reason, error.detail)
+    return [] if error.invalid else None
 
 
 def _drain(queue: asyncio.Queue) -> None:

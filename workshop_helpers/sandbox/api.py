@@ -2,7 +2,7 @@
 
 One Flask blueprint per API (routes/voice.py, routes/applications.py, routes/control.py)
 reads each request and writes its answer; the backend (backend.py) does the work and
-raises typed errors (errors.py); routes/problems.py answers every error in the one
+raises typed errors (errors.py); routes/error_bodies.py answers every error in the one
 documented shape (RFC 7807, as newer Vonage APIs use): `{"type", "title", "detail",
 "instance"}`, plus `invalid_parameters: [{name, reason}]` on 400 validation errors.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .routes import problems
+from .routes import error_bodies
 from .routes.applications import applications
 from .routes.control import control
 from .routes.voice import voice
@@ -25,5 +25,5 @@ def create_app(sandbox) -> Flask:
     app.register_blueprint(voice)
     app.register_blueprint(applications)
     app.register_blueprint(control)
-    problems.register(app)
+    error_bodies.register(app)
     return app

@@ -1,8 +1,10 @@
 """What the sandbox does when asked: the operations behind its HTTP API and its Python API.
 
-`SandboxBackend` holds the rules (a call must be answered to be muted, a transfer by URL
-fetches its NCCO in order with the call's events, ...) and raises typed errors (errors.py)
-that carry their HTTP status. The Flask views (routes/) only read requests and write
+`SandboxBackend` holds the rules (a call must be answered to be muted, a created call's
+events need somewhere to go, an answer webhook gets 5 s at most, ...) and raises typed
+errors (errors.py) that carry their HTTP status; a virtual phone that cannot do what is
+asked raises PhoneError, which says why. What a call-control verb then does to the live
+leg is in call_control.py. The Flask views (routes/) only read requests and write
 responses around these methods, and `Sandbox` (service.py) and `PhoneHandle`
 (phone_handle.py) call the same ones, so a rule is written once, as moto's backends do
 for its responses.
@@ -17,20 +19,38 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from vonage_voice.models import CreateCallRequest
+
 from . import call_control, media
 from .application import SandboxApplication
 from .calls import CallSetup
 from .clock import check_seconds, iso_millis
 from .engine import Leg, Platform, check_status
-from .errors import CallEnded, CallNotAnswered, SandboxError, UnknownApplication, UnknownCall, UnknownFile
+from .errors import (
+    CallEnded,
+    CallNotAnswered,
+    SandboxError,
+    UnknownApplication,
+    UnknownCall,
+    UnknownFile,
+    invalid,
+)
 from .media import CONTENT_TYPES
-from .webhooks import NccoFetchError, Webhook
+from .phones import Behaviour, PhoneError, VirtualPhone, check_digits
+from .speech import PHONE_VOICE
 
 #: A recording's file id: a uuid, as `IdFactory` makes them (any case, as the platform's are).
 FILE_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 #: What PUT /v1/calls/{uuid} can do to a call.
 MODIFY_ACTIONS = ("hangup", "mute", "unmute", "earmuff", "unearmuff", "transfer")
+
+#: The keys PUT /v1/calls/{uuid}/dtmf plays: a virtual phone's keypad, and `p` for a pause.
+DTMF_KEYS = set(media.DTMF_FREQUENCIES) | {"p"}
+
+#: The longest an answer webhook may be given to answer, in ms: the SDK's model allows
+#: 10 s reads on every webhook, but answer URLs get 5 s at most.
+ANSWER_TIMEOUT_MS = 5000
 
 
 def answered(leg: Leg) -> bool:
@@ -64,9 +84,26 @@ class SandboxBackend:
         return leg
 
     # -- calls (Voice API v1) ------------------------------------------------------------
-    def create_call(self, setup: CallSetup) -> tuple[str, str]:
-        """Dial an outbound call at once; return its (uuid, conversation_uuid)."""
+    def create_call(self, request: CreateCallRequest, to: dict, ncco: list | None) -> tuple[str, str]:
+        """Dial an outbound call at once; return its (uuid, conversation_uuid). `request` is a
+        validated POST /v1/calls as the SDK's model, `to` its endpoint as sent, `ncco` its
+        parsed NCCO (see CallSetup.for_create_call)."""
+        problems = self.create_call_problems(has_event_url=bool(request.event_url))
+        if problems:
+            raise invalid(problems)
+        app = self.application
+        setup = CallSetup.for_create_call(request, to, ncco, app.numbers, app.webhook("event_url"))
         return self.platform.place_call(setup)
+
+    def create_call_problems(self, has_event_url: bool) -> list[tuple[str, str]]:
+        """What the application's settings forbid in a create-call request, for the one 400
+        that names every problem: a call's events go to its event_url, else to the
+        application's, so with neither they would go nowhere."""
+        if has_event_url or self.application.webhook("event_url"):
+            return []
+        return [("event_url", "is required: the application has no event_url to fall back on "
+                              "(give it one: --event-url when you start the sandbox, or the "
+                              "Application API)")]
 
     def list_calls(self, page_size: int, record_index: int, order: str = "asc", status: str | None = None,
                    conversation_uuid: str | None = None, date_start: datetime | None = None,
@@ -90,25 +127,16 @@ class SandboxBackend:
         return self.platform.run(lambda: self._leg(call_uuid).info())
 
     def modify_call(self, call_uuid: str, action: str, transfer_to: list | str | None = None) -> None:
-        """One of `MODIFY_ACTIONS`; a transfer goes `transfer_to` an NCCO, or to the NCCO
-        a URL answers with. A hangup needs the call up; the rest need it answered."""
+        """One of `MODIFY_ACTIONS` (see call_control.modify_call). A hangup needs the call
+        up; the rest need it answered."""
         def modify():
             leg = self._leg(call_uuid)
             if action == "hangup":
                 if leg.ended:
                     raise CallEnded(leg.uuid, leg.status)
-                leg.hang_up(by="platform")
-                return
-            require_answered(leg)
-            if action in ("mute", "unmute"):
-                leg.muted = action == "mute"
-            elif action in ("earmuff", "unearmuff"):
-                leg.earmuffed = action == "earmuff"
-            elif isinstance(transfer_to, list):
-                leg.transfer(transfer_to)
             else:
-                leg.start_child(_transfer_from_url(leg, transfer_to))
-            leg.note("platform", "control", action)
+                require_answered(leg)
+            call_control.modify_call(leg, action, transfer_to)
         self.platform.run(modify)
 
     # -- into a live call: talk, stream, keys ------------------------------------------------
@@ -120,12 +148,15 @@ class SandboxBackend:
         """Play audio into an answered call (options: the SDK's AudioStreamOptions)."""
         self.platform.run(lambda: call_control.start_stream(self._answered(call_uuid), options))
 
-    def stop(self, call_uuid: str, kind: str) -> None:
-        """Stop the talk or stream that the REST API started in a call."""
+    def stop_playing(self, call_uuid: str, kind: str) -> None:
+        """Stop the talk or stream (`kind`) that the REST API started in a call."""
         self.platform.run(lambda: call_control.stop(self._answered(call_uuid), kind))
 
     def send_dtmf(self, call_uuid: str, digits: str) -> None:
-        """Play keys to an answered call's party."""
+        """Play keys to an answered call's party: the keypad's, and `p` for a half-second
+        pause. Keys it cannot play are a 400, before the call is looked up."""
+        if not isinstance(digits, str) or not digits or set(digits) - DTMF_KEYS:
+            raise invalid([("digits", 'must be keys from 0-9, *, # and p (a half-second pause), like "1p2#"')])
         self.platform.run(lambda: call_control.send_dtmf(self._answered(call_uuid), digits))
 
     def listen_for_dtmf(self, call_uuid: str, url: str | None, method: str = "POST") -> None:
@@ -163,11 +194,88 @@ class SandboxBackend:
             raise UnknownApplication(app_id)
         return self.application.resource()
 
+    def applications(self) -> list[dict]:
+        """Every application of the account, as the Application API v2 lists them: the sandbox's one."""
+        return [self.application.resource()]
+
     def replace_application(self, app_id: str, settings: dict) -> dict:
         """Apply a validated Application API v2 PUT body; return the application."""
         self.get_application(app_id)
+        _check_answer_timeouts(settings)
         self.application.replace(settings)
         return self.application.resource()
+
+    # -- virtual phones ------------------------------------------------------------------
+    # A phone driven by its number: PhoneHandle (a notebook's or a test's phone) and the
+    # control API's /sandbox/phones routes both come here, so a phone does the same thing
+    # whoever drives it. What a phone cannot do in its state is a PhoneError that says why.
+    def phone(self, number: str) -> VirtualPhone:
+        """The virtual phone for `number`, made on first use (PhoneError if it is no number)."""
+        return self.platform.run(lambda: self._phone(number))
+
+    def phone_describe(self, number: str) -> dict:
+        return self.platform.run(lambda: self._phone(number).describe())
+
+    def phone_script(self, number: str, behaviour: Behaviour) -> None:
+        """Give a phone a whole `Behaviour` (PhoneError for a magic number: its is fixed)."""
+        self.platform.run(lambda: self.platform.phones.script(number, behaviour))
+
+    def phone_call(self, number: str, to: str | None = None) -> str:
+        """A phone calls the application's number (an inbound call); return the new leg's uuid."""
+        to = to or self.application.number
+        return self.platform.run(lambda: self.platform.receive_call(self._phone(number), to).uuid)
+
+    def phone_answer(self, number: str) -> None:
+        self.platform.run(lambda: self._phone(number).decide("answer"))
+
+    def phone_reject(self, number: str) -> None:
+        self.platform.run(lambda: self._phone(number).decide("reject"))
+
+    def phone_hangup(self, number: str) -> None:
+        self.platform.run(lambda: self._on_call(self._phone(number)).hang_up(by="user"))
+
+    def phone_press(self, number: str, digits: str) -> None:
+        """Press keys on the phone's current call (each takes a fifth of a second)."""
+        check_digits(digits)
+        self._phone_act(number, lambda phone, leg: phone.press(leg, digits), len(digits) * 0.2)
+
+    def phone_say(self, number: str, phrase: str) -> None:
+        """Say a phrase on the phone's current call (0.4 s a word); return when it is said."""
+        seconds = self.platform.speech.seconds(str(phrase), PHONE_VOICE)
+        self._phone_act(number, lambda phone, leg: phone.say(leg, phrase), seconds)
+
+    def phone_call_uuids(self, number: str) -> list[str]:
+        """Every call the phone has been on, oldest first."""
+        return self.platform.run(lambda: [leg.uuid for leg in self._phone(number).legs])
+
+    def _phone_act(self, number: str, action, seconds: float) -> None:
+        """Run a phone's `action(phone, leg)` as part of its call, so that it stops when the
+        call ends; return once it is done (a virtual clock moves on while it waits)."""
+        clock = self.clock
+
+        async def act():
+            phone = self._phone(number)
+            leg = self._on_call(phone)
+            task = leg.start_child(action(phone, leg))
+            await clock.until(task.done, seconds + 30)
+            if not task.done():
+                task.cancel()
+                raise PhoneError(f"{phone.number} did not finish in {seconds + 30:.0f} s of call time")
+            if not task.cancelled() and task.exception():
+                raise task.exception()
+        self.platform.run(act, timeout=clock.real_seconds(seconds + 30) + 30)
+
+    def _phone(self, number: str) -> VirtualPhone:
+        """The phone for `number` (on the loop)."""
+        return self.platform.phones.get(number)
+
+    def _on_call(self, phone: VirtualPhone) -> Leg:
+        """The answered call `phone` is on (on the loop): the rule the REST API's call
+        control follows too (`answered`), as the PhoneError a phone's user sees."""
+        leg = phone.active_leg
+        if leg is None or not answered(leg):
+            raise PhoneError(f"{phone.number} is not on an answered call")
+        return leg
 
     # -- what the platform saw -----------------------------------------------------------
     def phones(self) -> list[dict]:
@@ -241,13 +349,14 @@ class SandboxBackend:
         return self.platform.run(lambda: wait(clock), timeout=clock.real_seconds(seconds) + 3600)
 
 
-async def _transfer_from_url(leg: Leg, url: str) -> None:
-    """A transfer to the NCCO that `url` answers with (fetched as an answer webhook)."""
-    webhook = Webhook(url, "GET", {**leg.base_payload()}, "answer", leg=leg.uuid)
-    try:
-        ncco = await leg.outbox.fetch_ncco(webhook)  # in order with the leg's events
-    except NccoFetchError as error:
-        leg.emit_error(error.reason, error.detail)
-        return
-    if ncco:
-        leg.transfer(ncco)
+def _check_answer_timeouts(settings: dict) -> None:
+    """The SDK model allows 10 s reads on every webhook; answer URLs get 5 s at most."""
+    webhooks = settings.get("capabilities", {}).get("voice", {}).get("webhooks", {})
+    problems = [
+        (f"capabilities.voice.webhooks.{name}.socket_timeout", f"must be from 1000 to {ANSWER_TIMEOUT_MS} ms")
+        for name in ("answer_url", "fallback_answer_url")
+        if webhooks.get(name, {}).get("socket_timeout", 1000) > ANSWER_TIMEOUT_MS
+    ]
+    if problems:
+        raise invalid(problems)
+

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .transcript import by_own_party
 
 if TYPE_CHECKING:
-    from .legs import CallLeg
+    from .leg_interface import CallLeg
 
 LISTEN_SECONDS = 2.0  # how much of the greeting the platform hears before it decides
 BEEP_TIMEOUT = 45  # the documented default for advanced detection

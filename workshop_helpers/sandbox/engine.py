@@ -87,7 +87,7 @@ class Leg:
     `phone` is the party at the other end: a virtual phone (or app user, SIP or VBC
     endpoint, which the sandbox models the same way) or a websocket. The modules around
     the engine (actions, call_control, phones, websocket, detection, conversations) see a
-    leg only as `legs.CallLeg`, which this class implements.
+    leg only as `leg_interface.CallLeg`, which this class implements.
     """
 
     def __init__(self, platform: "Platform", setup: CallSetup, phone: VirtualPhone,
@@ -115,7 +115,7 @@ class Leg:
         self._beeped = asyncio.Event()  # pulsed at each
         self.activity = asyncio.Event()  # pulsed whenever the caller makes a sound
         self.last_activity_end = 0.0
-        self.ncco = NccoState()  # what its NCCO is doing: prompt, inputs (actions.py runs it)
+        self.ncco_state = NccoState()  # what its NCCO is doing: prompt, inputs (actions.py runs it)
         self.played: dict[str, asyncio.Task] = {}  # REST talk/stream playing, by kind
         self.status_ncco: asyncio.Future | None = None  # a synchronous connect's answer
         self.joined = asyncio.Event()  # a connect's leg: set once it joins its caller, or ends
@@ -256,7 +256,7 @@ class Leg:
             leg=self.uuid,
         )
         try:
-            return await self.outbox.fetch_ncco(webhook)
+            return await self.outbox.queue_ncco_request(webhook)
         except NccoFetchError as error:
             self.emit_error(error.reason, error.detail)
             self.disconnected_by = "platform"
@@ -284,7 +284,7 @@ class Leg:
             return
         webhook = self.event_webhook(self.status_payload(status, **extra))
         if webhook is not None:  # queued now, so it goes before `completed`
-            self.status_ncco = self.outbox.request_ncco(webhook)
+            self.status_ncco = self.outbox.queue_ncco_request(webhook)
 
     def _finish(self) -> list[asyncio.Task]:
         """Send the final events and stop everything still running for this leg."""
@@ -300,7 +300,7 @@ class Leg:
             self.emit_status("completed", **self._completion_fields())
             if self.status in ("started", "answered"):
                 self.status = "completed"
-        self.ncco.stop_listening()
+        self.ncco_state.stop_listening()
         children = list(self._children)
         for child in children:
             child.cancel()  # a background record finishes and sends its event now
@@ -335,13 +335,13 @@ class Leg:
 
     def transfer(self, ncco: list) -> None:
         """Replace whatever NCCO is running with `ncco` (REST transfer)."""
-        self.ncco.replace(ncco)
+        self.ncco_state.replace(ncco)
 
     # -- what the caller does ----------------------------------------------------------
     def receive_dtmf(self, digit: str) -> None:
         self.speak("dtmf", digit, seconds=0.2)
         self.dtmf.put_nowait(digit)
-        self.ncco.barge_in()  # bargeIn: a key press stops the prompt
+        self.ncco_state.barge_in()  # bargeIn: a key press stops the prompt
         self._pulse_activity(0.2)
 
     def receive_beep(self) -> None:
@@ -353,7 +353,7 @@ class Leg:
                        since: float | None = None) -> None:
         """The party says `phrase` (begun at `since` on the call's clock, if earlier)."""
         entry = self.speak("said", phrase, seconds=seconds, audio=audio, at=since)
-        self.ncco.barge_in()  # bargeIn: speaking stops the prompt too
+        self.ncco_state.barge_in()  # bargeIn: speaking stops the prompt too
         self._pulse_activity(entry["at"] + seconds - self.clock.elapsed())
 
     def speak(self, kind: str, text: str, seconds: float, audio: str | None = None,
@@ -453,13 +453,14 @@ class Leg:
         self.note("platform", "error", f"{reason} {detail}".strip())
         self.emit(payload, kind="error")
 
-    async def fetch_ncco(self, payload: dict, url: str | None, method: str | None,
-                         kind: str) -> list | None:
-        """Send an event whose answer may be an NCCO (input, notify); wait for it."""
+    async def send_event_for_ncco(self, payload: dict, url: str | None, method: str | None,
+                                  kind: str) -> list | None:
+        """Send an event whose answer may be the next NCCO (input, notify), in turn with the
+        leg's other webhooks; wait for the answer (NccoFetchError if it is not a usable one)."""
         webhook = self.event_webhook(payload, url, method, kind)
         if webhook is None:
             return None
-        return await self.outbox.fetch_ncco(webhook)
+        return await self.outbox.queue_ncco_request(webhook)
 
     def start_child(self, coroutine) -> asyncio.Task:
         """Run something alongside the NCCO (a timer, the phone, a background record)."""
@@ -489,7 +490,7 @@ class Leg:
 class Platform:
     """The running platform: an event loop thread that owns every leg.
 
-    It implements `legs.PlatformServices` for the legs' NCCOs and parties: speech, stream
+    It implements `leg_interface.PlatformServices` for the legs' NCCOs and parties: speech, stream
     files, recordings, conversations, and the legs a connect starts.
     """
 

@@ -1,7 +1,7 @@
 """The sandbox's errors: `SandboxError`, and the typed errors its HTTP API answers with.
 
 Each `ApiError` carries the HTTP status it is answered with; the API's one error handler
-(routes/problems.py) turns it into the RFC 7807 body every error has:
+(routes/error_bodies.py) turns it into the RFC 7807 body every error has:
 `{"type", "title", "detail", "instance"}`, plus `invalid_parameters` on a 400 that names
 the bad fields. This module imports nothing of the sandbox, so every other module can
 raise these (engine.py, application.py, ...).

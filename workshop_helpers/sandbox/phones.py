@@ -25,7 +25,7 @@ from . import media
 from .speech import PHONE_VOICE
 
 if TYPE_CHECKING:
-    from .legs import CallLeg
+    from .leg_interface import CallLeg
 
 #: What a phone can do when it rings.
 ON_RING = {
@@ -180,7 +180,7 @@ class VirtualPhone:
             "calls": [leg.uuid for leg in self.legs],
             "on_call": self.active_leg.uuid if self.active_leg else None,
             # whether a key pressed now would be heard (an input that takes keys is running)
-            "listening_for_keys": bool(self.active_leg and self.active_leg.ncco.hears_keys),
+            "listening_for_keys": bool(self.active_leg and self.active_leg.ncco_state.hears_keys),
         }
 
     # -- what the platform asks of the phone ---------------------------------------
@@ -220,7 +220,7 @@ class VirtualPhone:
             elif name == "say":
                 await self.say(leg, value)
             elif name == "await_input":
-                last_input = await leg.ncco.next_input(after=last_input)
+                last_input = await leg.ncco_state.next_input(after=last_input)
             elif name == "await_beep":
                 last_beep = await leg.next_beep(after=last_beep)
             elif name == "hangup":

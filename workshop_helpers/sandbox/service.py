@@ -203,6 +203,7 @@ class Sandbox:
     # -- phones and calls --------------------------------------------------------------
     # What the platform does lives in the backend (backend.py), which the HTTP API uses too.
     def phone(self, number: str) -> PhoneHandle:
+        """The virtual phone for `number`, to drive from here (a magic number, or any other)."""
         return PhoneHandle(self.backend, number)
 
     def call(self, call_uuid: str) -> dict:
@@ -210,11 +211,11 @@ class Sandbox:
         return self.backend.get_call(call_uuid)
 
     def transcript(self, call_uuid: str) -> list[dict]:
-        """Who said, played or pressed what on a leg, and when."""
+        """The backend's operation: see `SandboxBackend.transcript`."""
         return self.backend.transcript(call_uuid)
 
     def call_audio(self, call_uuid: str) -> bytes:
-        """A WAV of one leg, so far: its party's words and keys, and everything it heard."""
+        """The backend's operation: see `SandboxBackend.call_audio`."""
         return self.backend.call_audio(call_uuid)
 
     def wait_until(self, condition, timeout: float = 60):
@@ -236,9 +237,9 @@ class Sandbox:
         return self.backend.wait_for_call(call_uuid, status, timeout)
 
     def sleep(self, seconds: float) -> None:
-        """Let `seconds` of call time pass (a virtual clock gets there at once)."""
+        """The backend's operation: see `SandboxBackend.sleep`."""
         self.backend.sleep(seconds)
 
     def webhooks(self, leg: str | None = None) -> list[dict]:
-        """Every request the platform has sent to the application, oldest first."""
+        """The backend's operation: see `SandboxBackend.webhooks`."""
         return self.backend.webhooks(leg)

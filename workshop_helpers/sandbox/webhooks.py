@@ -115,10 +115,10 @@ class WebhookClient:
             log.info("webhook %s %s failed: %s", webhook.method, webhook.url, delivery.error)
         return delivery
 
-    async def fetch_ncco(self, webhook: Webhook) -> list | None:
-        """Ask for an NCCO; None means "no NCCO" (an empty 2xx answer).
-
-        Falls back to the application's `fallback_answer_url` when the first URL fails.
+    async def send_for_ncco(self, webhook: Webhook) -> list | None:
+        """Send a webhook whose answer is an NCCO (answer, input, notify): with the
+        documented retry, then to the application's `fallback_answer_url` if the first URL
+        fails. The parsed NCCO; None means "no NCCO" (an empty 2xx answer).
         Raises NccoFetchError when neither gives a usable answer.
         """
         try:
@@ -203,14 +203,12 @@ class Outbox:
             return
         self._queue.put_nowait((self._client.send, webhook, None))
 
-    async def fetch_ncco(self, webhook: Webhook) -> list | None:
-        """Queue a request for an NCCO and wait for its turn and its answer."""
-        return await self.request_ncco(webhook)
-
-    def request_ncco(self, webhook: Webhook) -> asyncio.Future:
-        """Queue a request for an NCCO now; the future holds its answer (or NccoFetchError)."""
+    def queue_ncco_request(self, webhook: Webhook) -> asyncio.Future:
+        """Queue a webhook whose answer is an NCCO behind the leg's earlier webhooks; the
+        future holds its answer (or NccoFetchError). Await it to wait for its turn and its
+        answer; a synchronous connect's failure keeps it to await later (`Leg.status_ncco`)."""
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((self._client.fetch_ncco, webhook, future))
+        self._queue.put_nowait((self._client.send_for_ncco, webhook, future))
         return future
 
     async def close(self) -> None:

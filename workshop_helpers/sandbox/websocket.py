@@ -28,7 +28,7 @@ from .phones import Behaviour
 from .transcript import TranscriptEntry, by_own_party
 
 if TYPE_CHECKING:
-    from .legs import CallLeg
+    from .leg_interface import CallLeg
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ def list_owned_numbers():
 @applications.get("/v2/applications", strict_slashes=False)
 @basic_auth_required
 def list_applications():
-    application = backend().application
+    found = backend().applications()
     return jsonify(
-        page_size=100, page=1, total_items=1, total_pages=1,
-        _embedded={"applications": [application.resource()]},
+        page_size=100, page=1, total_items=len(found), total_pages=1,
+        _embedded={"applications": found},
         _links={"self": {"href": "/v2/applications?page_size=100&page=1"}},
     )
 
@@ -49,17 +49,4 @@ def update_application(app_id):
     except ValidationError as error:
         raise invalid(pydantic_problems(error)) from None
     settings = config.model_dump(exclude_none=True, mode="json")
-    raise_for_answer_timeouts(settings)
     return jsonify(backend().replace_application(app_id, settings))
-
-
-def raise_for_answer_timeouts(settings: dict) -> None:
-    """The SDK model allows 10 s reads on every webhook; answer URLs get 5 s at most."""
-    webhooks = settings.get("capabilities", {}).get("voice", {}).get("webhooks", {})
-    problems = [
-        (f"capabilities.voice.webhooks.{name}.socket_timeout", "must be from 1000 to 5000 ms")
-        for name in ("answer_url", "fallback_answer_url")
-        if webhooks.get(name, {}).get("socket_timeout", 1000) > 5000
-    ]
-    if problems:
-        raise invalid(problems)

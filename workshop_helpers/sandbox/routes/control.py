@@ -1,7 +1,8 @@
 """The sandbox's own routes, under /sandbox: its details, its virtual phones, what a call
 said and sounded like, the webhooks it sent, and waits on its clock. They take the app's
-JWT, as the Voice API does. Phones are driven through `PhoneHandle`, as in a notebook, so
-a phone's PhoneError (or the platform's SandboxError) becomes a 409 here that says why."""
+JWT, as the Voice API does. Phones are driven through the backend's phone operations, as
+`PhoneHandle` drives them in a notebook, so a phone's PhoneError (or the platform's
+SandboxError) becomes a 409 here that says why."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from contextlib import contextmanager
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..engine import CALL_STATUSES
+from ..engine import CALL_STATUSES, check_status
 from ..errors import ApiError, Conflict, NotFound, SandboxError, SandboxStopped, WaitTimedOut, invalid
-from ..phone_handle import PhoneHandle
 from ..phones import Behaviour, PhoneError, check_digits
 from .requests import backend, json_body, jwt_required, phone_number, seconds_in
 
@@ -34,7 +34,7 @@ def list_phones():
 @control.get("/sandbox/phones/<number>")
 @jwt_required
 def get_phone(number):
-    return jsonify(PhoneHandle(backend(), phone_number(number)).describe())
+    return jsonify(backend().phone_describe(phone_number(number)))
 
 
 @control.put("/sandbox/phones/<number>")
@@ -46,46 +46,53 @@ def script_phone(number):
     except PhoneError as error:
         raise invalid([("behaviour", str(error))]) from None
     with phone_conflicts():
-        return jsonify(PhoneHandle(backend(), number).set_behaviour(behaviour).describe())
+        backend().phone_script(number, behaviour)
+    return jsonify(backend().phone_describe(number))
 
 
 @control.post("/sandbox/phones/<number>/calls")
 @jwt_required
 def phone_calls(number):
-    body = json_body(default={})
-    to = body.get("to", backend().application.number)
-    phone = PhoneHandle(backend(), phone_number(number))
+    number = phone_number(number)
+    to = json_body(default={}).get("to")  # None: the application's number
     with phone_conflicts():
-        call_uuid = phone.call(to)
-        return jsonify(backend().get_call(call_uuid)), 201
+        call_uuid = backend().phone_call(number, to)
+    return jsonify(backend().get_call(call_uuid)), 201
 
 
 @control.post("/sandbox/phones/<number>/<command>")
 @jwt_required
 def phone_command(number, command):
-    phone = PhoneHandle(backend(), phone_number(number))
+    number = phone_number(number)
     body = json_body(default={})
-    if command == "press":
-        try:
-            digits = check_digits(body.get("digits"), "digits")
-        except PhoneError as error:
-            raise invalid([("digits", str(error))]) from None
-        with phone_conflicts():
-            phone.press(digits)
-    elif command == "say":
-        with phone_conflicts():
-            phone.say(body.get("text", ""))
-    elif command in ("answer", "reject", "hangup"):
-        with phone_conflicts():
-            getattr(phone, command)()
-    else:
-        raise NotFound(f"Phones do not {command}: use calls, answer, reject, press, say or hangup.")
-    return jsonify(phone.describe())
+    with phone_conflicts():
+        if command == "press":
+            backend().phone_press(number, digits_in(body))
+        elif command == "say":
+            backend().phone_say(number, body.get("text", ""))
+        elif command == "answer":
+            backend().phone_answer(number)
+        elif command == "reject":
+            backend().phone_reject(number)
+        elif command == "hangup":
+            backend().phone_hangup(number)
+        else:
+            raise NotFound(f"Phones do not {command}: use calls, answer, reject, press, say or hangup.")
+    return jsonify(backend().phone_describe(number))
+
+
+def digits_in(body: dict) -> str:
+    """The keys a press body asks for, or the 400 that says which keys there are."""
+    try:
+        return check_digits(body.get("digits"), "digits")
+    except PhoneError as error:
+        raise invalid([("digits", str(error))]) from None
 
 
 @contextmanager
 def phone_conflicts():
-    """A phone that cannot do what was asked (not on a call, ...) is a 409 that says why."""
+    """A phone that cannot do what was asked (not on a call, ...) is a 409 that says why;
+    the API's own errors (a 400, a 404) pass as they are."""
     try:
         yield
     except ApiError:
@@ -119,7 +126,11 @@ def webhooks():
 def wait_for_call(call_uuid):
     body = json_body(default={})
     status = body.get("status", "completed")
-    problems = [] if status in CALL_STATUSES else [("status", f"one of {', '.join(CALL_STATUSES)}")]
+    problems = []
+    try:
+        check_status(status)
+    except ValueError:
+        problems.append(("status", f"one of {', '.join(CALL_STATUSES)}"))
     timeout = seconds_in(body.get("timeout", 60), "timeout", problems)
     if problems:
         raise invalid(problems)

@@ -1,9 +1,9 @@
 """The Voice API v1 routes: create, list, read and change calls; play into a live call;
 download recordings (developer.vonage.com/en/api/voice).
 
-Each view checks the app's JWT, validates its input (with the SDK's pydantic models where
-the SDK has one, plus the platform's own rules), calls the backend, and answers as the
-platform does. The public OpenAPI file's server is https://api.nexmo.com/v1/calls with the
+Each view checks the app's JWT, validates its input's shape (with the SDK's pydantic models
+where the SDK has one), calls the backend, which holds the platform's rules, and answers as
+the platform does. The public OpenAPI file's server is https://api.nexmo.com/v1/calls with the
 path "/", so clients generated from it ask for /v1/calls/: strict_slashes=False accepts both.
 """
 
@@ -26,7 +26,6 @@ from vonage_voice.models import (
 
 from ...ncco import NccoError, parse_ncco, pydantic_problems
 from ..backend import MODIFY_ACTIONS
-from ..calls import CallSetup
 from ..errors import invalid
 from ..phones import PhoneError, check_number
 from .requests import backend, json_body, jwt_required, one_url, validated
@@ -38,8 +37,8 @@ voice = Blueprint("voice", __name__)
 @voice.post("/v1/calls", strict_slashes=False)
 @jwt_required
 def create_call():
-    setup = parse_create_call(json_body(), backend().application)
-    call_uuid, conversation_uuid = backend().create_call(setup)
+    request_model, to, ncco = parse_create_call(json_body())
+    call_uuid, conversation_uuid = backend().create_call(request_model, to, ncco)
     created = CreateCallResponse(uuid=call_uuid, status="started", direction="outbound",
                                  conversation_uuid=conversation_uuid)
     return jsonify(created.model_dump()), 201
@@ -94,14 +93,14 @@ def start_stream(call_uuid):
 @voice.delete("/v1/calls/<call_uuid>/talk")
 @jwt_required
 def stop_talk(call_uuid):
-    backend().stop(call_uuid, "talk")
+    backend().stop_playing(call_uuid, "talk")
     return played(call_uuid, "Talk stopped")
 
 
 @voice.delete("/v1/calls/<call_uuid>/stream")
 @jwt_required
 def stop_stream(call_uuid):
-    backend().stop(call_uuid, "stream")
+    backend().stop_playing(call_uuid, "stream")
     return played(call_uuid, "Stream stopped")
 
 
@@ -109,10 +108,7 @@ def stop_stream(call_uuid):
 @jwt_required
 def send_dtmf(call_uuid):
     body = json_body()
-    digits = body.get("digits") if isinstance(body, dict) else None
-    if not isinstance(digits, str) or not digits or set(digits) - set("0123456789*#p"):
-        raise invalid([("digits", 'must be keys from 0-9, *, # and p (a half-second pause), like "1p2#"')])
-    backend().send_dtmf(call_uuid, digits)
+    backend().send_dtmf(call_uuid, body.get("digits") if isinstance(body, dict) else None)
     return played(call_uuid, "DTMF sent")
 
 
@@ -151,8 +147,9 @@ def download_file(file_id):
 
 
 # -- POST /v1/calls --------------------------------------------------------------------------
-def parse_create_call(body, application) -> CallSetup:
-    """Validate a create-call body with the SDK's model plus the platform's own rules."""
+def parse_create_call(body) -> tuple[CreateCallRequest, dict, list | None]:
+    """A create-call body as the SDK's model, its endpoint as sent and its parsed NCCO;
+    one 400 names every problem, the backend's rules for the request included."""
     if not isinstance(body, dict):
         raise invalid([("body", "must be a JSON object")])
     data = dict(body)
@@ -166,14 +163,10 @@ def parse_create_call(body, application) -> CallSetup:
     problems += _check_to(data.get("to"))
     ncco = _parse_ncco(ncco_data, problems)
     request_model = _validated_request(data, ncco_data is not None, problems)
-    event = application.webhook("event_url")
-    if "event_url" not in data and not event:
-        problems.append(("event_url", "is required: the application has no event_url to fall back on "
-                                      "(give it one: --event-url when you start the sandbox, or the "
-                                      "Application API)"))
+    problems += backend().create_call_problems(has_event_url="event_url" in data)
     if problems:
         raise invalid(problems)
-    return CallSetup.for_create_call(request_model, data["to"][0], ncco, application.numbers, event)
+    return request_model, data["to"][0], ncco
 
 
 def _parse_ncco(ncco_data, problems: list) -> list | None:

@@ -1,5 +1,5 @@
-"""The API's one error handler: every error is an RFC 7807 problem, as newer Vonage APIs
-answer (developer.vonage.com/en/api-errors): `{"type", "title", "detail", "instance"}`,
+"""The body of every error the API answers, and its one error handler: an RFC 7807 problem,
+as newer Vonage APIs answer (developer.vonage.com/en/api-errors): `{"type", "title", "detail", "instance"}`,
 plus `invalid_parameters: [{name, reason}]` on a 400 that names the bad fields."""
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .recordings import Recorder
     from .streams import StreamCache
     from .transcript import TranscriptEntry
+    from .webhooks import Outbox
 
 
 class PlatformServices(Protocol):
@@ -52,11 +53,12 @@ class CallLeg(Participant, Protocol):
     dtmf: asyncio.Queue[str]  # keys its party pressed, for an input to take
     activity: asyncio.Event  # pulsed whenever its party makes a sound
     last_activity_end: float  # when on the call's clock that sound ends
-    ncco: NccoState  # what its NCCO is doing (actions.py runs it)
+    ncco_state: NccoState  # what its NCCO is doing (actions.py runs it)
     played: dict[str, asyncio.Task]  # REST talk/stream playing, by kind (call_control.py)
     task: asyncio.Task  # the leg's life: done once it has ended and sent its events
     joined: asyncio.Event  # a connect's leg: set once it joins its caller, or ends
     status_ncco: asyncio.Future | None  # a synchronous connect's answer to its failure
+    outbox: Outbox  # its webhooks, delivered in order (a REST transfer's fetch waits its turn)
 
     @property
     def conversation_uuid(self) -> str: ...
@@ -72,9 +74,9 @@ class CallLeg(Participant, Protocol):
 
     def emit_error(self, reason: str, detail: str = "") -> None: ...
 
-    async def fetch_ncco(self, payload: dict, url: str | None, method: str | None,
-                         kind: str) -> list | None:
-        """Send an event whose answer may be an NCCO (input, notify); wait for it."""
+    async def send_event_for_ncco(self, payload: dict, url: str | None, method: str | None,
+                                  kind: str) -> list | None:
+        """Send an event whose answer may be the next NCCO (input, notify); wait for it."""
 
     def start_child(self, coroutine) -> asyncio.Task:
         """Run something alongside the NCCO, stopped when the leg ends."""
@@ -99,6 +101,9 @@ class CallLeg(Participant, Protocol):
                        since: float | None = None) -> None: ...
 
     def receive_beep(self) -> None: ...
+
+    def transfer(self, ncco: list) -> None:
+        """Replace whatever NCCO is running with `ncco` (REST transfer)."""
 
     # -- ending ------------------------------------------------------------------------
     def hang_up(self, by: str) -> None:
