@@ -10,6 +10,8 @@ background task on the leg and return at once. `conversation`, `connect` and `tr
 put the leg in a conversation with other legs (see conversations.py) and wait there.
 What the running NCCO is doing (a bargeIn prompt, an input listening) is kept in the
 leg's `NccoState` (ncco_state.py); the leg itself is seen as a `CallLeg` (leg_interface.py).
+
+Each action as the platform documents it: https://developer.vonage.com/en/voice/voice-api/ncco-reference
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ SDK sends), account credentials (api key and secret, a signature secret for sign
 webhooks), linked numbers, and voice webhooks. The sandbox creates one of each on its
 first start and keeps them in its state folder, so a restarted sandbox is the same
 application and `.env` files or notebooks that name it keep working.
+
+The Application API's reference: https://developer.vonage.com/en/api/application.v2
 """
 
 from __future__ import annotations

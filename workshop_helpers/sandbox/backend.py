@@ -11,6 +11,9 @@ for its responses.
 
 Every method is safe from any thread: call state lives on the platform's loop, and each
 method hands its work there with `platform.run`.
+
+The APIs it implements: https://developer.vonage.com/en/api/voice and
+https://developer.vonage.com/en/api/application.v2
 """
 
 from __future__ import annotations

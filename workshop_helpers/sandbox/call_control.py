@@ -6,6 +6,8 @@ keys to the leg's party; `PUT .../input/dtmf` sends each key of an asynchronous 
 to another URL until `DELETE .../input/dtmf`; `PUT /v1/calls/{uuid}` hangs the call up,
 mutes or earmuffs its party, or transfers it to a new NCCO. All of these run on the
 platform's loop (the backend checks first that the call may be changed).
+
+The REST API's reference: https://developer.vonage.com/en/api/voice
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ When a party makes a sound (a phone speaks or presses a key, a websocket sends a
 conversation carries it to each member that can hear it, as a "heard" entry in that
 member's transcript. So each leg's transcript is what that party said and heard, and its
 recordings and websocket frames are rendered from it.
+
+The `conversation`, `connect` and `transfer` actions: https://developer.vonage.com/en/voice/voice-api/ncco-reference
 """
 
 from __future__ import annotations

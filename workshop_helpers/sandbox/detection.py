@@ -7,6 +7,8 @@ the first couple of seconds, with the documented `human` or `machine` event. Wit
 `behavior: hangup` a machine is hung up on; with advanced `mode: detect_beep` a second
 `machine` event says when the voicemail's beep came (`sub_state: beep_start`), or that
 none came in time (`beep_timeout`).
+
+The docs: https://developer.vonage.com/en/voice/voice-api/concepts/advanced-machine-detection
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@
 - binary frames the server sends back are audio this party says into the conversation.
 If the server closes the socket the leg sends `disconnected` and ends; if the call ends
 first the platform closes the socket, with no `disconnected` event (as documented).
+
+The docs: https://developer.vonage.com/en/voice/voice-api/concepts/websockets
 """
 
 from __future__ import annotations
