@@ -147,13 +147,17 @@ def test_every_part_is_stopped_even_when_stopping_one_fails():
     ("offline", None, PyngrokNgrokError),  # ngrok gives no code for this one
 ])
 def test_a_tunnel_error_carries_ngroks_code_and_pyngroks_error_as_its_cause(
-        sandbox, live_env, monkeypatch, failure, code, cause):
+        sandbox, live_env, monkeypatch, caplog, failure, code, cause):
     monkeypatch.setenv("NGROK_STANDIN_FAIL", failure)
-    with pytest.raises(tunnel.TunnelError) as error:
+    with pytest.raises(tunnel.TunnelError) as error, caplog.at_level("ERROR"):
         wh.start(mode="live")
     assert error.value.code == code
     assert code is None or str(error.value).endswith(f"({code})")  # the fix, then the code
     assert isinstance(error.value.__cause__, cause)
+    # It is logged too, with pyngrok's error chained below it.
+    [record] = [r for r in caplog.records if "tunnel did not open" in r.getMessage()]
+    assert (code or "ngrok gave no code") in record.getMessage() and record.exc_info[1] is error.value
+    assert cause.__name__ in caplog.text and "direct cause" in caplog.text
     assert wh.running() is None
     assert not process.is_process_running(live_env["NGROK_PATH"])  # no agent is left behind
 

@@ -83,14 +83,20 @@ class Workshop:
         """Start every part; if any part fails (or you press stop), stop what started."""
         if self.running:
             return self
-        with contextlib.ExitStack() as stack:  # unwinds only if a step raises (Ctrl-C too)
-            stack.callback(self._forget_parts)  # the last undo: a stopped workshop holds no parts
-            self._capture_logs(stack)
-            if self.mode == "sandbox":
-                self._start_sandbox(stack)
-            else:
-                self._start_live(stack)
-            self._stack = stack.pop_all()  # every step done: now stop() undoes them
+        try:
+            with contextlib.ExitStack() as stack:  # unwinds only if a step raises (Ctrl-C too)
+                stack.callback(self._forget_parts)  # the last undo: a stopped workshop holds no parts
+                self._capture_logs(stack)
+                if self.mode == "sandbox":
+                    self._start_sandbox(stack)
+                else:
+                    self._start_live(stack)
+                self._stack = stack.pop_all()  # every step done: now stop() undoes them
+        except tunnel.TunnelError as error:
+            # Logged once the logs are released, so a program's own logging shows it with
+            # pyngrok's error chained; a notebook shows the message alone.
+            log.error("the tunnel did not open (%s)", error.code or "ngrok gave no code", exc_info=error)
+            raise
         _set_running(self)
         log.info("workshop started in %s mode; webhooks go to %s", self.mode, self.url)
         return self
