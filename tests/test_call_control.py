@@ -476,3 +476,27 @@ def test_a_body_that_is_not_json_is_400(slow, suffix):
     response = slow["api"].put(f"/v1/calls/{slow['legs']['answered']}{suffix}", data="{oops",
                                headers={"Content-Type": "application/json"})
     assert "JSON" in assert_error(response, 400)["detail"]
+
+
+def test_the_backend_refuses_an_action_that_does_not_exist_and_a_transfer_to_nowhere(sandbox):
+    """Its rules hold for a Python caller too, not only behind the route, and before the
+    call is even looked up (as the route's 400 comes before a 404)."""
+    from workshop_helpers.sandbox.errors import BadRequest
+
+    with pytest.raises(BadRequest) as unknown:
+        sandbox.backend.modify_call("no-such-call", "pause")
+    assert unknown.value.invalid_parameters[0]["name"] == "action"
+    with pytest.raises(BadRequest) as nowhere:
+        sandbox.backend.modify_call("no-such-call", "transfer")
+    assert nowhere.value.invalid_parameters[0]["name"] == "destination"
+
+
+def test_an_unknown_call_is_a_key_error_as_it_always_was_and_no_sandbox_error(sandbox):
+    """A SandboxError says the sandbox itself cannot work (stopped, damaged state); a call
+    that is not there is the answer to one question, so `except SandboxError` misses it."""
+    from workshop_helpers.sandbox import SandboxError
+
+    with pytest.raises(KeyError) as error:
+        sandbox.transcript("no-such-call")
+    assert not isinstance(error.value, SandboxError)
+    assert str(error.value) == "Call no-such-call does not exist, or you do not have access."

@@ -10,7 +10,9 @@ responses around these methods, and `Sandbox` (service.py) and `PhoneHandle`
 for its responses.
 
 Every method is safe from any thread: call state lives on the platform's loop, and each
-method hands its work there with `platform.run`.
+method that touches it hands its work there with `platform.run`. The rest needs no loop:
+the application has its own lock, recordings are files, and a clock reading taken from
+another thread may be a moment old, which is all a reading promises.
 
 The APIs it implements: https://developer.vonage.com/en/api/voice and
 https://developer.vonage.com/en/api/application.v2
@@ -91,6 +93,8 @@ class SandboxBackend:
         """Dial an outbound call at once; return its (uuid, conversation_uuid). `request` is a
         validated POST /v1/calls as the SDK's model, `to` its endpoint as sent, `ncco` its
         parsed NCCO (see CallSetup.for_create_call)."""
+        # The route asks create_call_problems first, to name every problem in one 400; the
+        # rule is checked here again so that it holds whoever calls.
         problems = self.create_call_problems(has_event_url=bool(request.event_url))
         if problems:
             raise invalid(problems)
@@ -130,8 +134,13 @@ class SandboxBackend:
         return self.platform.run(lambda: self._leg(call_uuid).info())
 
     def modify_call(self, call_uuid: str, action: str, transfer_to: list | str | None = None) -> None:
-        """One of `MODIFY_ACTIONS` (see call_control.modify_call). A hangup needs the call
-        up; the rest need it answered."""
+        """One of `MODIFY_ACTIONS` (see call_control.modify_call); a transfer's `transfer_to`
+        is an NCCO or the URL of one. A hangup needs the call up; the rest need it answered."""
+        if action not in MODIFY_ACTIONS:
+            raise invalid([("action", f"must be one of {', '.join(MODIFY_ACTIONS)}")])
+        if action == "transfer" and not transfer_to:
+            raise invalid([("destination", "a transfer needs an NCCO or the URL of one")])
+
         def modify():
             leg = self._leg(call_uuid)
             if action == "hangup":

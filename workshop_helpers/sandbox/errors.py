@@ -3,8 +3,12 @@
 Each `ApiError` carries the HTTP status it is answered with; the API's one error handler
 (routes/error_bodies.py) turns it into the RFC 7807 body every error has:
 `{"type", "title", "detail", "instance"}`, plus `invalid_parameters` on a 400 that names
-the bad fields. This module imports nothing of the sandbox, so every other module can
-raise these (engine.py, application.py, ...).
+the bad fields. This module imports nothing of the sandbox, so any module can raise
+these: the engine and the state files raise `SandboxError`, the backend the `ApiError`s.
+
+An `ApiError` is not a `SandboxError`: it is the answer to a request, while a
+`SandboxError` says the sandbox itself cannot do something (it is stopped, its state is
+damaged), so code that catches one never catches the other by accident.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ class SandboxError(Exception):
     """Something asked of the sandbox that cannot be done; the message says what to do."""
 
 
-class ApiError(SandboxError):
+class ApiError(Exception):
     """An error the HTTP API answers with `status` and `detail`, its message."""
 
     status = 500

@@ -8,8 +8,9 @@ any set-up. Any other number is an ordinary phone that answers after a second an
 scripted or driven by hand. App users, SIP URIs and VBC extensions that a `connect` (or a
 create call) reaches are modelled the same way: a virtual endpoint with a behaviour.
 
-Everything here runs on the platform's event loop; `PhoneHandle` (in `phone_handle.py`) is the
-thread-safe face that notebooks and the control API use.
+Everything here runs on the platform's event loop. Other threads reach a phone through the
+backend's phone operations (backend.py): `PhoneHandle` (phone_handle.py) for notebooks,
+the /sandbox/phones routes for the control API.
 """
 
 from __future__ import annotations

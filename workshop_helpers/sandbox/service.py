@@ -211,11 +211,11 @@ class Sandbox:
         return self.backend.get_call(call_uuid)
 
     def transcript(self, call_uuid: str) -> list[dict]:
-        """The backend's operation: see `SandboxBackend.transcript`."""
+        """Who said, played or pressed what on a leg, and when."""
         return self.backend.transcript(call_uuid)
 
     def call_audio(self, call_uuid: str) -> bytes:
-        """The backend's operation: see `SandboxBackend.call_audio`."""
+        """A WAV of one leg, so far: its party's words and keys, and everything it heard."""
         return self.backend.call_audio(call_uuid)
 
     def wait_until(self, condition, timeout: float = 60):
@@ -237,9 +237,9 @@ class Sandbox:
         return self.backend.wait_for_call(call_uuid, status, timeout)
 
     def sleep(self, seconds: float) -> None:
-        """The backend's operation: see `SandboxBackend.sleep`."""
+        """Let `seconds` of call time pass (a virtual clock gets there at once)."""
         self.backend.sleep(seconds)
 
     def webhooks(self, leg: str | None = None) -> list[dict]:
-        """The backend's operation: see `SandboxBackend.webhooks`."""
+        """Every request the platform has sent to the application, oldest first."""
         return self.backend.webhooks(leg)

@@ -10,7 +10,7 @@ from vonage_application import ApplicationConfig
 
 from ...ncco import pydantic_problems
 from ..errors import invalid
-from .requests import backend, basic_auth_required, json_body
+from .checks import backend, basic_auth_required, json_body
 
 applications = Blueprint("applications", __name__)
 

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..engine import CALL_STATUSES, check_status
-from ..errors import ApiError, Conflict, NotFound, SandboxError, SandboxStopped, WaitTimedOut, invalid
+from ..errors import Conflict, NotFound, SandboxError, SandboxStopped, WaitTimedOut, invalid
 from ..phones import Behaviour, PhoneError, check_digits
-from .requests import backend, json_body, jwt_required, phone_number, seconds_in
+from .checks import backend, json_body, jwt_required, phone_number, seconds_in
 
 control = Blueprint("control", __name__)
 
@@ -53,8 +53,8 @@ def script_phone(number):
 @control.post("/sandbox/phones/<number>/calls")
 @jwt_required
 def phone_calls(number):
+    to = json_body(default={}).get("to")  # None: the application's number; a body that is not JSON is said first
     number = phone_number(number)
-    to = json_body(default={}).get("to")  # None: the application's number
     with phone_conflicts():
         call_uuid = backend().phone_call(number, to)
     return jsonify(backend().get_call(call_uuid)), 201
@@ -95,8 +95,6 @@ def phone_conflicts():
     the API's own errors (a 400, a 404) pass as they are."""
     try:
         yield
-    except ApiError:
-        raise
     except (PhoneError, SandboxError) as error:
         raise Conflict(str(error)) from None
 
@@ -159,7 +157,5 @@ def while_running():
     """A wait that the sandbox's stopping cut short is a 503 that says so."""
     try:
         yield
-    except ApiError:
-        raise
     except SandboxError as error:
         raise SandboxStopped(str(error)) from None
