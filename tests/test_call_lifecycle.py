@@ -181,6 +181,27 @@ def test_stop_is_idempotent_and_frees_the_port(tmp_path):
     socket.create_server(("127.0.0.1", port)).close()  # a new server can listen there again
 
 
+def test_work_that_reaches_a_stopping_platform_is_cancelled_not_left_pending(tmp_path):
+    """Work another thread hands over while the platform stops (after its tasks were
+    cancelled, before its loop ends) is cancelled with the rest: the waiting thread is told
+    at once, and no task is left on the closed loop."""
+    import asyncio
+
+    from workshop_helpers.sandbox import Sandbox
+    sandbox = Sandbox(state_dir=tmp_path / "s", speed=20).start()
+    platform = sandbox.platform
+    close, late = platform._close, []
+
+    async def close_then_receive_more_work():
+        await close()
+        late.append(asyncio.run_coroutine_threadsafe(asyncio.sleep(3600), platform.loop))
+
+    platform._close = close_then_receive_more_work
+    sandbox.stop()
+    assert late[0].done()  # cancelled (or, had it run before the loop ended, finished)
+    assert platform.loop.is_closed() and not asyncio.all_tasks(platform.loop)
+
+
 def test_a_stopped_sandbox_refuses_work_clearly(tmp_path):
     from workshop_helpers.sandbox import Sandbox, SandboxError
     sandbox = Sandbox(state_dir=tmp_path / "s", speed=20).start()

@@ -574,7 +574,19 @@ class Platform:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=10)
             if not self._thread.is_alive():
+                self._cancel_late_work()
                 self.loop.close()
+
+    def _cancel_late_work(self) -> None:
+        """Cancel what other threads handed over after `_close` (a request or a phone
+        mid-way as the sandbox stops): its waiter is told at once, not after its time-out,
+        and no task is left pending on a closed loop. The loop's thread has ended, so this
+        thread may run it to let the cancellations land."""
+        late = asyncio.all_tasks(self.loop)
+        for task in late:
+            task.cancel()
+        if late:
+            self.loop.run_until_complete(asyncio.gather(*late, return_exceptions=True))
 
     async def _close(self) -> None:
         """Stop every task on the loop (legs, their webhooks, phones), then the client."""
