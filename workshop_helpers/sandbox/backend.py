@@ -256,6 +256,15 @@ class SandboxBackend:
         seconds = self.platform.speech.seconds(str(phrase), PHONE_VOICE)
         self._phone_act(number, lambda phone, leg: phone.say(leg, phrase), seconds)
 
+    def phone_transcript(self, number: str, call_uuid: str | None = None) -> list[dict]:
+        """Everything on one of the phone's calls (its latest by default; [] before any),
+        found and copied in one visit to the loop."""
+        def entries():
+            legs = self._phone(number).legs
+            leg = self._leg(call_uuid) if call_uuid else (legs[-1] if legs else None)
+            return list(leg.transcript) if leg else []
+        return self.platform.run(entries)
+
     def phone_call_uuids(self, number: str) -> list[str]:
         """Every call the phone has been on, oldest first."""
         return self.platform.run(lambda: [leg.uuid for leg in self._phone(number).legs])

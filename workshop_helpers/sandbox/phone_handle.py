@@ -73,10 +73,7 @@ class PhoneHandle:
 
     def transcript(self, call_uuid: str | None = None) -> list[dict]:
         """Everything on a call (the latest by default) from this phone's side."""
-        if call_uuid:
-            return self._backend.transcript(call_uuid)
-        legs = self.calls
-        return self._backend.transcript(legs[-1]) if legs else []
+        return self._backend.phone_transcript(self.number, call_uuid)
 
     def audio(self, call_uuid: str | None = None) -> bytes:
         """A WAV of the call (the latest by default) as this phone heard it; play it in a
