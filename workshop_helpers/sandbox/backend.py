@@ -186,7 +186,7 @@ class SandboxBackend:
         if not FILE_ID.fullmatch(file_id):
             raise UnknownFile("No such file: a file id is a UUID, as in the recording_url of a record event.")
         for audio_format, content_type in CONTENT_TYPES.items():
-            path = self.platform.files_dir / f"{file_id}.{audio_format}"
+            path = self.platform.recorder.path(file_id, audio_format)
             if path.is_file():
                 return path, content_type
         raise UnknownFile(f"File {file_id} does not exist, or you do not have access.")

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from vonage_voice.models import CreateCallRequest
     from vonage_voice.models import ncco as models
 
+#: The platform's defaults: how long a call may ring, and how long it may last, in seconds.
+RINGING_TIMER = 60
+LENGTH_TIMER = 7200
+
 
 @dataclass
 class CallSetup:
@@ -28,8 +32,8 @@ class CallSetup:
     ncco: list | None = None  # inline NCCO (validated models)
     answer_url: str | None = None
     answer_method: str = "GET"
-    ringing_timer: float = 60
-    length_timer: float = 7200
+    ringing_timer: float = RINGING_TIMER
+    length_timer: float = LENGTH_TIMER
     machine_detection: str | None = None  # continue | hangup
     advanced_machine_detection: dict | None = None  # {behavior, mode, beep_timeout}
     # A `connect` action's leg: the leg (engine.Leg) that connected it, and the action's options.
@@ -64,8 +68,8 @@ class CallSetup:
             ncco=ncco,
             answer_url=request.answer_url[0] if request.answer_url else None,
             answer_method=request.answer_method or "GET",
-            ringing_timer=request.ringing_timer or 60,
-            length_timer=request.length_timer or 7200,
+            ringing_timer=request.ringing_timer or RINGING_TIMER,
+            length_timer=request.length_timer or LENGTH_TIMER,
             machine_detection=request.machine_detection,
             advanced_machine_detection=_dumped(request.advanced_machine_detection),
             dtmf_answer=dtmf_answer,
@@ -85,8 +89,8 @@ class CallSetup:
             from_={"type": "phone", "number": action.from_ or app_number},
             event_url=action.eventUrl[0] if action.eventUrl else caller.setup.event_url,
             event_method=action.eventMethod or ("POST" if action.eventUrl else caller.setup.event_method),
-            ringing_timer=action.timeout or 60,
-            length_timer=action.limit or 7200,
+            ringing_timer=action.timeout or RINGING_TIMER,
+            length_timer=action.limit or LENGTH_TIMER,
             machine_detection=action.machineDetection,
             advanced_machine_detection=_dumped(action.advancedMachineDetection),
             caller=caller,

@@ -235,7 +235,7 @@ class Leg:
         )
         self.start_child(self.phone.converse(self))
         if self.setup.machine_detection or self.setup.advanced_machine_detection:
-            machine = getattr(self.phone.behaviour, "answered_by", "human") == "machine"
+            machine = self.phone.behaviour.answered_by == "machine"
             self.start_child(detection.detect(self, machine))
 
     async def _answer_ncco(self, url: str | None = None, method: str | None = None) -> list | None:
@@ -583,17 +583,12 @@ class Platform:
         and no task is left pending on a closed loop. The loop's thread has ended, so this
         thread may run it to let the cancellations land."""
         late = asyncio.all_tasks(self.loop)
-        for task in late:
-            task.cancel()
         if late:
-            self.loop.run_until_complete(asyncio.gather(*late, return_exceptions=True))
+            self.loop.run_until_complete(_cancelled(late))
 
     async def _close(self) -> None:
         """Stop every task on the loop (legs, their webhooks, phones), then the client."""
-        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancelled(task for task in asyncio.all_tasks() if task is not asyncio.current_task())
         if self.webhooks is not None:
             await self.webhooks.http.close()
 
@@ -649,17 +644,15 @@ class Platform:
             return WebSocketParty(endpoint, self.webhooks.http, self.app, self.audio)
         return self.phones.endpoint(endpoint)
 
-    def new_conversation(self, uuid: str | None = None) -> Conversation:
-        conversation = Conversation(uuid or self.ids.conversation(), self.recorder, self.webhooks)
+    def new_conversation(self, uuid: str | None = None, name: str | None = None) -> Conversation:
+        conversation = Conversation(uuid or self.ids.conversation(), self.recorder, self.webhooks, name)
         self.conversations[conversation.uuid] = conversation
         return conversation
 
     def named_conversation(self, name: str) -> Conversation:
         """The conversation called `name`: the first to join creates it, and it persists."""
         if name not in self.named_conversations:
-            conversation = Conversation(self.ids.conversation(), self.recorder, self.webhooks, name)
-            self.conversations[conversation.uuid] = conversation
-            self.named_conversations[name] = conversation
+            self.named_conversations[name] = self.new_conversation(name=name)
         return self.named_conversations[name]
 
     def leg(self, uuid: str) -> Leg:
@@ -674,3 +667,11 @@ class Platform:
     def _add(self, leg: Leg) -> Leg:
         self.legs[leg.uuid] = leg
         return leg
+
+
+async def _cancelled(tasks) -> None:
+    """Cancel `tasks` and wait until each has finished, whatever it ends with."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -21,7 +21,7 @@ class NccoState:
         self.prompt: asyncio.Task | None = None  # a bargeIn talk/stream still playing
         self._async_input: asyncio.Task | None = None  # an asynchronous input's listener
         self._key_listener: tuple[str, str] | None = None  # PUT .../input/dtmf: (url, method)
-        self._listening = asyncio.Event()  # set while an input action waits for the caller
+        self._listening = False  # while an input action waits for the caller
         self._listening_for_keys = False  # and whether that input takes keys (not speech only)
         self._inputs_started = 0  # how many input actions have started listening
         self._input_started = asyncio.Event()  # pulsed when one does
@@ -72,12 +72,12 @@ class NccoState:
         """A synchronous input waits for the caller (for keys too, unless speech only)."""
         self._inputs_started += 1
         self._listening_for_keys = keys
-        self._listening.set()
+        self._listening = True
         self._input_started.set()
         self._input_started.clear()
 
     def stop_listening(self) -> None:
-        self._listening.clear()
+        self._listening = False
 
     @property
     def hears_keys(self) -> bool:
@@ -85,11 +85,11 @@ class NccoState:
         (also while its bargeIn prompt plays), or an asynchronous one, which takes every key
         until the call ends or another input replaces it. Any other key is lost."""
         asynchronous = self._async_input is not None and not self._async_input.done()
-        return asynchronous or (self._listening.is_set() and self._listening_for_keys)
+        return asynchronous or (self._listening and self._listening_for_keys)
 
     async def next_input(self, after: int) -> int:
         """Wait until an input numbered above `after` listens; return its number."""
-        while not (self._listening.is_set() and self._inputs_started > after):
+        while not (self._listening and self._inputs_started > after):
             await self._input_started.wait()
         return self._inputs_started
 

@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from vonage_utils.types import PhoneNumber
 
 from . import media
+from .calls import LENGTH_TIMER
 from .speech import PHONE_VOICE
 
 if TYPE_CHECKING:
@@ -108,8 +109,8 @@ def check_script(script: list) -> None:
         if name not in SCRIPT_STEPS:
             choices = "; ".join(f"{step} ({what})" for step, what in SCRIPT_STEPS.items())
             raise PhoneError(f"{where}: unknown step {name!r}; the steps are: {choices}")
-        if name == "wait" and not (isinstance(value, (int, float)) and 0 <= value <= 7200):
-            raise PhoneError(f"{where}: wait takes a number of seconds, from 0 to 7200 (a call's longest)")
+        if name == "wait" and not (isinstance(value, (int, float)) and 0 <= value <= LENGTH_TIMER):
+            raise PhoneError(f"{where}: wait takes a number of seconds, from 0 to {LENGTH_TIMER} (a call's longest)")
         if name == "press":
             check_digits(value, where)
         if name == "say" and not (isinstance(value, str) and value.strip()):

@@ -31,12 +31,16 @@ class Recorder:
         """Render `transcript` between `start` and `end` to a new file served at
         /v1/files/{id} (in a worker thread: encoding is slow); return its URL and size."""
         file_id = self.ids.uuid()
-        path = self.files_dir / f"{file_id}.{audio_format}"
+        path = self.path(file_id, audio_format)
         await self.clock.in_thread(
             media.write_recording, path, transcript, self.audio, start, end, channels,
             audio_format, channel_of,
         )
         return f"{self.public_url}/v1/files/{file_id}", path.stat().st_size
+
+    def path(self, file_id: str, audio_format: str) -> Path:
+        """Where the recording `file_id` in `audio_format` is kept."""
+        return self.files_dir / f"{file_id}.{audio_format}"
 
     def event(self, url: str, size: int, started_at: datetime, ended_at: datetime,
               conversation_uuid: str) -> dict:
