@@ -145,7 +145,7 @@ def answer_status(extra: dict) -> int:
 
 def fill(path: Path, rows: int, seed: int = 15) -> None:
     """Write `rows` webhooks to the store at `path`, as EventStore.add would have."""
-    from workshop_helpers.events import SCHEMA
+    from workshop_helpers.event_file import SCHEMA
     rng = random.Random(seed)
     moment = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
     batch = []

@@ -164,9 +164,9 @@ class EventFile:
 
     def _first_use(self, jti: str, expires: float) -> bool:
         """Remember jti until `expires`; False if it is remembered already."""
-        if self._db.execute("SELECT 1 FROM tokens WHERE jti = ?", (jti,)).fetchone():
+        cursor = self._db.execute("INSERT OR IGNORE INTO tokens (jti, expires) VALUES (?, ?)", (jti, expires))
+        if cursor.rowcount == 0:  # the jti (the table's key) is there already
             return False
-        cursor = self._db.execute("INSERT INTO tokens (jti, expires) VALUES (?, ?)", (jti, expires))
         if cursor.lastrowid % 1000 == 0:  # now and then, forget what the age check refuses anyway
             self._db.execute("DELETE FROM tokens WHERE expires < ?", (time.time(),))
         return True

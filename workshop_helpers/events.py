@@ -29,34 +29,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from .event_file import SCHEMA, EventFile, claim_store
+from .event_file import EventFile, claim_store
 from .event_tables import (
-    CALL_COLUMNS,
-    EVENT_COLUMNS,
-    INPUT_COLUMNS,
     MOMENTS,
     NO_FIELDS,
-    RECORDING_COLUMNS,
-    TEXT_COLUMNS,
-    TIME_DTYPE,
     calls_table,
     event_row,
     events_table,
     input_row,
     inputs_table,
-    is_status_event,
     read_fields,
     recording_row,
     recordings_table,
     text_of,
     whole_number,
 )
-
-#: What `from workshop_helpers.events import ...` has always offered, wherever it now lives.
-__all__ = [
-    "CALL_COLUMNS", "EVENT_COLUMNS", "FAILURES", "INPUT_COLUMNS", "MAX_DEPTH", "MOMENTS", "RECORDING_COLUMNS",
-    "SCHEMA", "SHARED_STRING", "TEXT_COLUMNS", "TIME_DTYPE", "EventStore", "is_status_event", "own_store",
-]
 
 #: Statuses that end a leg without it being answered (the leg's outcome).
 FAILURES = ("busy", "cancelled", "failed", "rejected", "timeout", "unanswered")

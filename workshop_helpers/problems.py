@@ -40,6 +40,11 @@ def handler_raised(kind: str, error: BaseException) -> str:
     return said
 
 
+#: How the webhook server's refusals for a missing or a wrong signature begin (server.py
+#: writes them so): the two a wrong signature secret causes, so `refused` advises on it.
+UNSIGNED = "not signed"
+FORGED = "bad signature"
+
 #: What a handler may return that is not an NCCO at all (its webhook is answered empty).
 NOT_AN_NCCO = (str, bytes, int, float, bool)
 
@@ -111,7 +116,7 @@ def refused(count: int, reasons: list[str], mode: str) -> str:
     """Requests your webhook server refused (so no handler of yours ran for them)."""
     said = (f"your webhook server refused {count} request(s) ({', '.join(reasons)}), so no handler "
             "ran for them")
-    if not any(reason.startswith(("not signed", "bad signature")) for reason in reasons):
+    if not any(reason.startswith((UNSIGNED, FORGED)) for reason in reasons):
         return said  # each reason says what to do (a GET, a body too large, a replay)
     if mode == "live":
         return (f"{said}: check VONAGE_SIGNATURE_SECRET in .env; it must be your account's "

@@ -165,12 +165,12 @@ class WebhookServer:
             return self._refuse(kind, why, 405, b"", headers={"Allow": ", ".join(METHODS[kind])})
         try:
             body = request.get_data()
-            if len(body) >= MAX_BODY:  # a chunked body stops at the limit, unread beyond it
-                raise RequestEntityTooLarge()
-        except RequestEntityTooLarge:
-            return self._refuse(kind, f"the body is {MAX_BODY} bytes or more: no webhook is", 413, b"")
+        except RequestEntityTooLarge:  # its Content-Length says so: never read
+            body = None
         except (ClientDisconnected, ValueError, OSError) as error:  # a broken or malformed body
             return self._refuse(kind, f"the body could not be read ({type(error).__name__})", 400, b"")
+        if body is None or len(body) >= MAX_BODY:  # a chunked body stops at the limit, unread beyond it
+            return self._refuse(kind, f"the body is {MAX_BODY} bytes or more: no webhook is", 413, b"")
         claims, refused = self._claims(request.headers.get("Authorization"), body)
         if refused:
             return self._refuse(kind, refused, 401, body)
@@ -248,11 +248,11 @@ class WebhookServer:
     def _claims(self, header: str | None, body: bytes) -> tuple[dict, None] | tuple[None, str]:
         """The token's claims if the platform signed this request; else why it did not."""
         if not header or not header.startswith("Bearer "):
-            return None, "not signed (no Authorization: Bearer header)"
+            return None, f"{problems.UNSIGNED} (no Authorization: Bearer header)"
         try:
             claims = verify_hs256(header[7:], self.signature_secret)
         except ValueError as error:
-            return None, f"bad signature ({error})"
+            return None, f"{problems.FORGED} ({error})"
         expected = hashlib.sha256(body).hexdigest()
         # (As bytes: compare_digest refuses str with characters beyond ASCII.)
         if not hmac.compare_digest(str(claims.get("payload_hash", "")).encode(), expected.encode()):

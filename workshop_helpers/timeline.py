@@ -14,7 +14,7 @@ import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .events import is_status_event
+from .event_tables import is_status_event
 
 RINGING, ANSWERED = "#f2c14e", "#2a9d8f"
 

@@ -373,12 +373,12 @@ class Workshop:
         return all of it. `quiet` only returns it (and counts it as said)."""
         deliveries, noted = [], []
         if self.sandbox is not None:
+            deliveries = self.sandbox.webhooks(uuid)
             try:
-                deliveries = self.sandbox.webhooks(uuid)
                 noted = [e["text"] for e in self.sandbox.transcript(uuid)
                          if e["who"] == "platform" and e["kind"] == "error"]
             except KeyError:  # a call from before a restart: only the store has it
-                deliveries, noted = [], []
+                pass
         # The store finds the call's rows by its leg: no table is built or searched.
         found = problems.problems(self.store.call_events(uuid), deliveries, noted)
         found += self._new_refusals()
