@@ -94,7 +94,7 @@ class EventFile:
         (`claim_store`) stays: it guards the path, and the new file is at the same path.
         """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=config.PRIVATE_DIR_MODE)
         self._claim = claim  # an open lock file that says "in use" while held (claim_store)
         self._lock = threading.RLock()  # the connection's (re-entered by EventStore's own steps)
         self.set_aside: Path | None = None

@@ -18,8 +18,7 @@ from .config import PRIVATE_FILE_MODE
 def try_lock(path: Path) -> int | None:
     """Hold the lock file `path` and return its descriptor (close it to let go), or
     return None at once if another process, or another open in this one, holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    descriptor = _open(path)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -31,10 +30,15 @@ def try_lock(path: Path) -> int | None:
 @contextlib.contextmanager
 def locked(path: Path):
     """Hold the lock file `path` while the body runs, waiting for any other holder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    descriptor = _open(path)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
         os.close(descriptor)
+
+
+def _open(path: Path) -> int:
+    """The lock file `path`, opened (made, 0600, with its folder, if it is not there)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)

@@ -24,6 +24,7 @@ import certifi
 import trustme
 from cryptography import x509
 
+from .. import config
 from .private_file import SandboxStateError, write_private
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class LocalCA:
         #: What this start remade that a client might notice, as sentences to print.
         self.notices: list[str] = []
         try:
-            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            state_dir.mkdir(parents=True, exist_ok=True, mode=config.PRIVATE_DIR_MODE)
             had = [path.name for path in (self.ca_path, self.server_pem_path) if os.path.lexists(path)]
             problem = self._problem()
             if problem:
