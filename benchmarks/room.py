@@ -12,7 +12,7 @@ the moment a facilitator says "run the cell" in notebook 02:
 - it imports `workshop_helpers` and `vonage_voice` in every kernel (not timed: an
   attendee's kernel is up before the cell is run);
 - it releases all K at once (a `threading.Barrier` across K client threads, one per
-  kernel) into notebook 02's first cells (`first_call` below): `wh.start()`, then one call
+  kernel) into notebook 02's first cells (tests/notebook_cells.py reads them): `wh.start()`, then one call
   to the magic number, waited for with `ws.wait_for` (which returns when the call's
   `completed` webhook is stored);
 - it records, per kernel, the seconds from the release to the cell's reply, the RSS of
@@ -30,7 +30,6 @@ starting kernels (a few at a time; that part is not timed).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shutil
@@ -46,24 +45,14 @@ import psutil  # (ipykernel depends on it, so every kernel's venv has it)
 from jupyter_client.manager import KernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests")]
+from notebook_cells import first_call  # noqa: E402 (the tests' helper, on the path just set)
+
 NOTEBOOK = "02_make_a_call.ipynb"
 WARM_UP = "import workshop_helpers as wh\nfrom vonage_voice import CreateCallRequest, Phone, Talk, ToPhone\n"
 
 
-def first_call() -> str:
-    """Notebook 02's code cells up to its first `ws.wait_for`: the first call, exactly as
-    attendees run it (read from the notebook, so the two never drift apart)."""
-    cells = json.loads((ROOT / "notebooks" / NOTEBOOK).read_text())["cells"]
-    code = []
-    for cell in cells:
-        if cell["cell_type"] == "code":
-            code.append("".join(cell["source"]))
-            if "ws.wait_for(" in code[-1]:
-                return "\n".join(code)
-    raise SystemExit(f"notebooks/{NOTEBOOK} no longer has a cell with ws.wait_for: update room.py")
-
-
-FIRST_CALL = first_call()
+FIRST_CALL = first_call(NOTEBOOK)  # read from the notebook: exactly what attendees run
 # Not timed: the call's own length, from its events' platform stamps.
 CALL_LENGTH = """\
 _room_stamps = events.set_index("status")["timestamp"]

