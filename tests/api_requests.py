@@ -1,5 +1,6 @@
 """Requests to the sandbox's HTTP API as an application makes them (an application JWT,
-Basic auth or any header at all), and the check of the one error shape the Voice API
+Basic auth or any header at all), JWTs of any claims at all (rs256, hs256: PyJWT refuses
+some), and the check of the one error shape the Voice API
 documents: for the API error tests (tests/test_api_errors.py) and the call-control tests
 that check an error.
 """
@@ -8,12 +9,16 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import hmac
+import json
 import time
 import uuid
 
 import jwt
 import requests
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from workshop_helpers.sandbox import Sandbox
 
@@ -32,13 +37,38 @@ def _signing_key(pem: str):
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
 
+def app_claims(app_id: str, **extra) -> dict:
+    """An application JWT's claims as the SDK sets them (valid for 15 minutes); `extra`
+    replace or add claims."""
+    now = int(time.time())
+    return {"application_id": app_id, "iat": now, "jti": str(uuid.uuid4()), "exp": now + 900, **extra}
+
+
 def make_jwt(application, key_pem: str | None = None, **claims) -> str:
     """An application JWT as the SDK makes one; a claim given as None is left out."""
-    now = int(time.time())
-    defaults = {"application_id": application.id, "iat": now, "jti": str(uuid.uuid4()), "exp": now + 900}
-    body = {name: value for name, value in {**defaults, **claims}.items() if value is not None}
+    body = {name: value for name, value in app_claims(application.id, **claims).items() if value is not None}
     key = _signing_key(key_pem or application.private_key_path.read_text())
     return jwt.encode(body, key, algorithm="RS256")
+
+
+# -- JWTs PyJWT will not make: any claims at all, written as Python's json writes them --------------
+def _part(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def rs256(claims, key) -> str:
+    """A correctly signed RS256 JWT of any claims at all, with a loaded private key (PyJWT
+    refuses to make some, like a non-string `iss`); NaN and Infinity are written as
+    Python's json writes them, as a careless client would."""
+    signing_input = _part(b'{"alg":"RS256","typ":"JWT"}') + "." + _part(json.dumps(claims, allow_nan=True).encode())
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return signing_input + "." + _part(signature)
+
+
+def hs256(claims, secret: bytes) -> str:
+    """A JWT signed with `secret` (HMAC-SHA256), whatever its claims hold: even a list."""
+    signing_input = _part(b'{"alg":"HS256","typ":"JWT"}') + "." + _part(json.dumps(claims).encode())
+    return signing_input + "." + _part(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
 
 
 def basic(key: str, secret: str) -> str:

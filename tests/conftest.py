@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import stat
 import sys
 import time
@@ -288,9 +289,10 @@ def post_webhook(ws, kind, payload, token=None, data=None):
                          proxies={"http": None, "https": None}, timeout=60)
 
 
-def webhook_token(ws, payload, secret=None, body=None, **claims):
+def webhook_token(ws=None, payload=None, secret=None, body=None, **claims):
     """A webhook's Authorization token as the platform signs it (HS256, payload_hash of the
-    body, a fresh jti); `claims` replace or add claims."""
+    body, a fresh jti); `claims` replace or add claims. With no workshop `ws`, give the
+    `secret` and the `body`."""
     body = body if body is not None else json.dumps(payload).encode()
     claims = {"iat": int(time.time()), "jti": str(uuid.uuid4()), "iss": "Vonage",
               "payload_hash": hashlib.sha256(body).hexdigest(), **claims}
@@ -341,6 +343,19 @@ def live_env(sandbox, ngrok_path, tmp_path, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", info["ca_bundle_path"])
     yield settings
     workshop_helpers.stop()
+
+
+# -- ports and file modes ---------------------------------------------------------------------------
+def free_port() -> int:
+    """A port nothing listens on now (the system's pick), for a server a test starts later."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def mode(path) -> int:
+    """A file's or folder's permission bits, as 0o600 or 0o700 reads."""
+    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 # -- browsers --------------------------------------------------------------------------------------

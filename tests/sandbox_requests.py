@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
-import hmac
 import json
-import time
-import uuid as uuidlib
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 import requests
+from api_requests import app_claims, basic, hs256, rs256
 from conftest import APP_NUMBER, Receiver
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import strategies as st
 
 from workshop_helpers.sandbox.api import create_app
@@ -315,27 +312,26 @@ class Target:
 
     def authorization(self, auth) -> str | None:
         kind, detail = auth
-        now = int(time.time())
-        claims = {"application_id": self.app.id, "iat": now, "jti": str(uuidlib.uuid4()), "exp": now + 900}
+        claims = app_claims(self.app.id)
         if kind == "jwt":
             for name, value in detail.items():
                 if value is None:
                     claims.pop(name, None)
                 else:
                     claims[name] = self.known.get(value, value) if isinstance(value, str) else value
-            return "Bearer " + _rs256(claims, self.key)
+            return "Bearer " + rs256(claims, self.key)
         if kind == "other-key":
-            return "Bearer " + _rs256(claims, _other_key())
+            return "Bearer " + rs256(claims, _other_key())
         if kind == "hs256-public-key":  # the classic key-confusion attack
-            return "Bearer " + _hs256(claims, self.app.public_key_pem.encode())
+            return "Bearer " + hs256(claims, self.app.public_key_pem.encode())
         if kind == "alg-none":
             header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
             body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
             return f"Bearer {header}.{body}."
         if kind == "basic":
-            return "Basic " + base64.b64encode(f"{self.app.api_key}:{self.app.api_secret}".encode()).decode()
+            return basic(self.app.api_key, self.app.api_secret)
         if kind == "basic-wrong":
-            return "Basic " + base64.b64encode(f"{self.app.api_key}:nope".encode()).decode()
+            return basic(self.app.api_key, "nope")
         if kind == "raw":
             return detail
         return None
@@ -369,24 +365,6 @@ class Target:
         except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL):
             return None
         return response.status_code, response.content, response.headers.get("Content-Type", "")
-
-
-def _part(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _rs256(claims: dict, key) -> str:
-    """A correctly signed RS256 JWT of any claims at all (PyJWT refuses to make some,
-    like a non-string `iss`); NaN and Infinity are written as Python's json writes them,
-    as a careless client would."""
-    signing_input = _part(b'{"alg":"RS256","typ":"JWT"}') + "." + _part(json.dumps(claims, allow_nan=True).encode())
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return signing_input + "." + _part(signature)
-
-
-def _hs256(claims: dict, secret: bytes) -> str:
-    signing_input = _part(b'{"alg":"HS256","typ":"JWT"}') + "." + _part(json.dumps(claims).encode())
-    return signing_input + "." + _part(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
 
 
 def problem(request: FuzzRequest, status: int, body: bytes, content_type: str) -> str | None:

@@ -11,11 +11,10 @@ import select
 import signal
 import subprocess
 import sys
-import time
-import uuid as uuidlib
 from pathlib import Path
 
 import jwt
+from api_requests import app_claims
 
 
 @contextlib.contextmanager
@@ -47,9 +46,7 @@ def run_standalone(state_dir, *options: str):
 
 
 def app_jwt(info):
-    now = int(time.time())
-    claims = {"application_id": info["application_id"], "iat": now, "jti": str(uuidlib.uuid4()), "exp": now + 900}
-    return jwt.encode(claims, Path(info["private_key_path"]).read_text(), algorithm="RS256")
+    return jwt.encode(app_claims(info["application_id"]), Path(info["private_key_path"]).read_text(), algorithm="RS256")
 
 
 def control(info):

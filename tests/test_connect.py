@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile
 from aiohttp import WSMsgType, web
-from conftest import APP_NUMBER, TICK, download, place
+from conftest import APP_NUMBER, TICK, download, free_port, place
 from flask import Response
 
 from workshop_helpers.sandbox import media
@@ -540,12 +540,6 @@ def test_synchronous_websocket_disconnected_event_answers_the_next_ncco(client, 
         {"action": "talk", "text": "Original next action"}])
     receiver.wait_for_status("completed", uuid=caller)
     assert texts(sandbox.transcript(caller)) == ["Back to a person"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("synchronous", [False, True], ids=["async", "synchronous"])

@@ -6,7 +6,6 @@ Afterwards every request that got a 2xx, before the kill or after, is in the sto
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -14,13 +13,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import jwt
+from conftest import webhook_token
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "a-signature-secret-for-the-durability-test"
@@ -50,10 +48,8 @@ def start_server(store: Path) -> tuple[subprocess.Popen, str]:
 def webhook(n: int) -> tuple[bytes, dict]:
     """Webhook number n, signed as the platform signs it (each with its own jti)."""
     body = json.dumps({"uuid": f"leg-{n}", "status": "answered", "n": n}).encode()
-    claims = {"iat": int(time.time()), "jti": str(uuid.UUID(int=n)), "iss": "Vonage",
-              "payload_hash": hashlib.sha256(body).hexdigest()}
-    return body, {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256"),
-                  "Content-Type": "application/json"}
+    token = webhook_token(secret=SECRET, body=body, jti=str(uuid.UUID(int=n)))
+    return body, {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
 
 
 def send_all(url: str, signed: list, answered: set, stop_after: int | None = None,

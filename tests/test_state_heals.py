@@ -10,21 +10,18 @@ action's time-out rule.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
 import ssl
-import stat
-import time
-import uuid
 
 import certifi
 import pytest
 import requests
-from conftest import place, running_sandbox
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from api_requests import app_claims, rs256
+from conftest import mode, place, running_sandbox
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from workshop_helpers import config
 from workshop_helpers.ncco import NccoError, parse_ncco
@@ -59,37 +56,21 @@ def assert_explains_a_new_application(message: str, state_dir, file_name: str) -
     assert "Traceback" not in message
 
 
-def mode(path) -> int:
-    return stat.S_IMODE(os.stat(path).st_mode)
-
-
 def snapshot(folder) -> dict:
     return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
-
-
-def _part(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def signed(claims: dict, key_path) -> str:
     """An RS256 JWT of exactly these claims, signed with the key at `key_path` (PyJWT
     would not make some of them)."""
-    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    signing_input = _part(b'{"alg":"RS256","typ":"JWT"}') + "." + _part(json.dumps(claims).encode())
-    return signing_input + "." + _part(key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))
-
-
-def claims_for(sandbox, **odd) -> dict:
-    now = int(time.time())
-    return {"application_id": sandbox.application.id, "iat": now, "jti": str(uuid.uuid4()),
-            "exp": now + 900, **odd}
+    return rs256(claims, serialization.load_pem_private_key(key_path.read_bytes(), password=None))
 
 
 def call_api(sandbox, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
     with requests.Session() as session:
         session.trust_env = False
         session.verify = str(sandbox.tls.ca_path)
-        token = token or signed(claims_for(sandbox), sandbox.application.private_key_path)
+        token = token or signed(app_claims(sandbox.application.id), sandbox.application.private_key_path)
         return session.request(method, sandbox.base_url + path, headers={"Authorization": "Bearer " + token},
                                timeout=30, **kwargs)
 
@@ -151,7 +132,7 @@ def test_a_missing_private_key_gives_the_same_application_a_new_key_pair_and_say
         old_copy = state.parent / "old.key"
         old_copy.write_bytes(old_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                    serialization.NoEncryption()))
-        refused = call_api(sandbox, "GET", "/v1/calls", token=signed(claims_for(sandbox), old_copy))
+        refused = call_api(sandbox, "GET", "/v1/calls", token=signed(app_claims(sandbox.application.id), old_copy))
         assert refused.status_code == 401
 
 
@@ -316,7 +297,7 @@ def test_a_clock_speed_is_a_finite_positive_number_in_range_and_anything_else_is
     {"iat": "1700000000"}, {"exp": "99999999999"}, {"nbf": "1"}, {"iat": True}, {"exp": 10 ** 400},
 ], ids=["iat-a-numeric-string", "exp-a-numeric-string", "nbf-a-numeric-string", "iat-true", "exp-beyond-any-date"])
 def test_a_jwt_whose_time_claims_are_not_numbers_is_refused_with_401_naming_the_claim(sandbox, odd):
-    claims = claims_for(sandbox)
+    claims = app_claims(sandbox.application.id)
     if "iat" in odd:
         claims.pop("exp")  # so the lifetime check has only `iat` to work with
     token = signed({**claims, **odd}, sandbox.application.private_key_path)
@@ -357,7 +338,7 @@ def test_a_wait_timeout_is_clamped_to_0_1_to_7200_and_nan_is_refused_naming_the_
 
 
 def test_an_inline_ncco_with_a_nan_wait_is_a_400_naming_the_field(sandbox, client, receiver):
-    token = signed(claims_for(sandbox), sandbox.application.private_key_path)
+    token = signed(app_claims(sandbox.application.id), sandbox.application.private_key_path)
     body = ('{"to": [{"type": "phone", "number": "447700900000"}], "from": {"type": "phone", "number": "447700900100"}, '
             f'"event_url": ["{receiver.url("event")}"], "ncco": [{{"action": "wait", "timeout": NaN}}]}}')
     problem = assert_problem(call_api(sandbox, "POST", "/v1/calls", token=token, data=body), 400)

@@ -11,7 +11,7 @@ import socket
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import wait_until
+from conftest import free_port, wait_until
 from vonage_voice import Connect, Talk, WebsocketEndpoint
 
 import workshop_helpers as wh
@@ -40,12 +40,6 @@ def said_by_the_bot(ws, bot: VoiceBot, entries: list[dict]) -> np.ndarray:
     """The samples of what a party heard from the bot, in order."""
     heard = [ws.sandbox.platform.audio.get(e["audio"]) for e in entries if e["who"] == bot.ws_url]
     return np.concatenate(heard) if heard else np.zeros(0, np.float32)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("content_type, frame_bytes", [

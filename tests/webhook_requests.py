@@ -8,12 +8,11 @@ check and reach the JSON and the claims), most are not.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import time
 
+from api_requests import hs256
 from hypothesis import strategies as st
 
 from workshop_helpers.events import EventStore
@@ -55,18 +54,9 @@ def requests(draw) -> dict:
         if signing == "signed-odd-claims":
             claims.update(draw(st.dictionaries(st.sampled_from(["iat", "jti", "payload_hash", "iss"]),
                                                claim_values, min_size=1)))
-        headers["Authorization"] = "Bearer " + hs256(claims)
+        headers["Authorization"] = "Bearer " + hs256(claims, SECRET.encode())
     method = draw(st.sampled_from(["POST", "POST", "POST", "GET", "PUT", "DELETE", "HEAD", "OPTIONS"]))
     return {"method": method, "path": draw(paths), "headers": headers, "body": body}
-
-
-def hs256(claims: dict) -> str:
-    """A JWT signed with SECRET, whatever its claims hold (PyJWT refuses some odd ones)."""
-    def part(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    signed = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(json.dumps(claims).encode())
-    return signed + "." + part(hmac.new(SECRET.encode(), signed.encode(), hashlib.sha256).digest())
 
 
 def server(store_path) -> WebhookServer:
