@@ -1,7 +1,7 @@
 """What the tests share: fixtures (pytest finds them here, so no test imports one) and
 helpers (tests import them: `from conftest import wait_until`). A family of helpers that
 only a few tests use has a module of its own, named for what it holds (api_requests.py,
-sandbox_requests.py, standalone_sandbox.py, webhook_requests.py). No test module imports
+sandbox_requests.py, standalone_sandbox.py, webhook_requests.py, notebook_cells.py). No test module imports
 another: tests/test_test_helpers.py checks.
 
 Tests run the sandbox on a virtual clock: time stands still while the platform works and,
